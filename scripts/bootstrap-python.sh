@@ -1,0 +1,22 @@
+#!/usr/bin/env bash
+# Creates (or reuses) the project's Python environment: a venv under ~/.cache keyed by the hash of
+# requirements.txt, linked as .venv in the checkout, so a fresh clone reuses what an earlier one built.
+set -euo pipefail
+root=$(cd "$(dirname "$0")/.." && pwd)
+cd "$root"
+key=$(sha256sum requirements.txt | cut -c1-12)
+venv="${XDG_CACHE_HOME:-$HOME/.cache}/cloudnative-httpserver/venv-$key"
+if [ ! -x "$venv/bin/ansible-playbook" ] || [ ! -f "$venv/.complete" ]; then
+  echo "bootstrap: creating $venv"
+  rm -rf "$venv"
+  python3 -m venv "$venv"
+  "$venv/bin/pip" install --quiet --upgrade pip
+  "$venv/bin/pip" install --quiet -r requirements.txt
+  touch "$venv/.complete"
+fi
+if [ -f app/pyproject.toml ]; then
+  "$venv/bin/pip" install --quiet --no-deps --no-build-isolation -e app >/dev/null 2>&1 \
+    || "$venv/bin/pip" install --quiet --no-deps -e app
+fi
+ln -sfn "$venv" .venv
+echo "bootstrap: .venv -> $venv"
