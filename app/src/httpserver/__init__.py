@@ -1,0 +1,3 @@
+"""cloudnative.httpserver: a Tornado web service configured by one YAML file."""
+
+__version__ = "1.0.0"

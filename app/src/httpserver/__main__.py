@@ -1,0 +1,3 @@
+from httpserver.server import main
+
+raise SystemExit(main())
