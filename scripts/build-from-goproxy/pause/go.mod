@@ -1,0 +1,3 @@
+module cloudnative.local/pause
+
+go 1.22
