@@ -43,9 +43,7 @@ class BaseHandler(RequestHandler):
     request_id: str
 
     def initialize(self) -> None:
-        self.state = state = self.application.state  # type: ignore[attr-defined]
-        state.in_flight += 1
-        state.metrics.in_flight.inc()
+        self.state = self.application.state  # type: ignore[attr-defined]
         request = self.request
         _access.info(
             "request start",
@@ -92,10 +90,9 @@ class BaseHandler(RequestHandler):
 
     def on_finish(self) -> None:
         state = self.state
-        state.in_flight -= 1
-        metrics = state.metrics
-        metrics.in_flight.dec()
         request = self.request
+        state.active_requests.discard(request.connection)
+        metrics = state.metrics
         status = self.get_status()
         seconds = request.request_time()
         method = request.method if request.method in _KNOWN_METHODS else "OTHER"

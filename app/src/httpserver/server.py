@@ -20,6 +20,7 @@ from httpserver.config import Config, ConfigError, load_config
 from httpserver.logs import EventLog, setup_logging
 from httpserver.reload import ConfigWatcher
 from httpserver.state import AppState
+from httpserver.tracking import TrackingHTTPServer
 from httpserver.workers import Workers, take_early_signal
 
 STOP_SIGNALS = (signal.SIGTERM, signal.SIGINT)
@@ -64,7 +65,7 @@ async def serve(config: Config, config_path: str, sockets: list[socket.socket], 
     """Serve on `sockets` until SIGTERM or SIGINT, then stop gracefully; the exit code."""
     state = AppState.create(config)
     app = make_app(config, state)
-    server = HTTPServer(app, xheaders=True)
+    server = TrackingHTTPServer(app, xheaders=True, active=state.active_requests)
     watcher = ConfigWatcher(config_path, state, os.environ)
     loop = asyncio.get_running_loop()
     stop = asyncio.Event()

@@ -52,13 +52,22 @@ class AppState:
     fibo: FiboService
     ready: bool = False
     draining: bool = False
-    in_flight: int = 0
+    # Connections of requests in flight (TrackingHTTPServer adds them, BaseHandler.on_finish removes them).
+    active_requests: set[object] = field(default_factory=set)
     log: EventLog = field(default_factory=lambda: EventLog("config"))
 
     @classmethod
     def create(cls, config: Config) -> AppState:
         metrics = Metrics(config.env, config.version)
-        return cls(config=config, metrics=metrics, fibo=FiboService(config.cache, config.cache_size, metrics))
+        state = cls(
+            config=config, metrics=metrics, fibo=FiboService(config.cache, config.cache_size, metrics)
+        )
+        metrics.in_flight.set_function(lambda: state.in_flight)
+        return state
+
+    @property
+    def in_flight(self) -> int:
+        return len(self.active_requests)
 
     def apply_config(self, new: Config, source: str) -> None:
         """Take a reloaded config: live keys change now, restart-only keys are reported and kept."""
