@@ -24,7 +24,7 @@ def _name(common_name: str) -> x509.Name:
 
 
 def make_pki(directory: pathlib.Path, server_name: str = "cloudnative") -> TestPKI:
-    now = datetime.datetime.now(datetime.timezone.utc)
+    now = datetime.datetime.now(datetime.UTC)
     ca_key = ec.generate_private_key(ec.SECP256R1())
     ca = (
         x509.CertificateBuilder()

@@ -34,22 +34,34 @@ def tls_handshake(
         ctx.minimum_version = version
         ctx.maximum_version = version
     try:
-        with socket.create_connection((address, port), timeout) as raw:
-            with ctx.wrap_socket(raw, server_hostname=server_name) as tls:
-                return HandshakeOutcome(version.name, True, tls.version(), False, tls.cipher()[0])
+        with (
+            socket.create_connection((address, port), timeout) as raw,
+            ctx.wrap_socket(raw, server_hostname=server_name) as tls,
+        ):
+            return HandshakeOutcome(version.name, True, tls.version(), False, tls.cipher()[0])
     except ssl.SSLError as exc:
         text = f"{exc.reason or ''} {exc}"
-        server_alert = any(
-            marker in text.upper()
-            for marker in ("ALERT_PROTOCOL_VERSION", "ALERT PROTOCOL VERSION", "HANDSHAKE_FAILURE", "UNSUPPORTED")
-        ) and "NO_PROTOCOLS_AVAILABLE" not in text.upper()
+        server_alert = (
+            any(
+                marker in text.upper()
+                for marker in (
+                    "ALERT_PROTOCOL_VERSION",
+                    "ALERT PROTOCOL VERSION",
+                    "HANDSHAKE_FAILURE",
+                    "UNSUPPORTED",
+                )
+            )
+            and "NO_PROTOCOLS_AVAILABLE" not in text.upper()
+        )
         return HandshakeOutcome(version.name, False, None, server_alert, text.strip())
     except (ConnectionResetError, EOFError) as exc:
         # Some servers just close the connection on a ClientHello they refuse.
         return HandshakeOutcome(version.name, False, None, True, f"{type(exc).__name__}: {exc}")
 
 
-def http_get(address: str, port: int, host: str, path: str, timeout: float = 5.0) -> tuple[int, dict[str, str]]:
+def http_get(
+    address: str, port: int, host: str, path: str, timeout: float = 5.0
+) -> tuple[int, dict[str, str]]:
     """Plain-HTTP GET without following redirects: (status, headers)."""
     conn = http.client.HTTPConnection(address, port, timeout=timeout)
     try:

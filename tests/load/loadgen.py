@@ -160,7 +160,9 @@ class Result:
 
     def describe_failures(self, limit: int = 10) -> str:
         """A readable account of the failures, for assertion messages."""
-        lines = [f"{self.failed} of {self.total} requests failed: {self.by_error()} statuses={self.by_status()}"]
+        lines = [
+            f"{self.failed} of {self.total} requests failed: {self.by_error()} statuses={self.by_status()}"
+        ]
         for s in self.failures[:limit]:
             lines.append(
                 f"  #{s.index} t={s.started:.2f}s status={s.status} error={s.error} "
@@ -200,7 +202,7 @@ class Result:
         }
 
 
-class _PinnedHTTPSConnection(http.client.HTTPSConnection):
+class PinnedHTTPSConnection(http.client.HTTPSConnection):
     """HTTPS to a fixed address with the SNI and certificate name of ``host`` (no DNS lookup)."""
 
     def __init__(self, host: str, port: int, address: str, *, timeout: float, context: ssl.SSLContext):
@@ -213,7 +215,7 @@ class _PinnedHTTPSConnection(http.client.HTTPSConnection):
         self.sock = self._context.wrap_socket(sock, server_hostname=self.host)
 
 
-class _PinnedHTTPConnection(http.client.HTTPConnection):
+class PinnedHTTPConnection(http.client.HTTPConnection):
     """Plain HTTP to a fixed address, with ``host`` in the Host header."""
 
     def __init__(self, host: str, port: int, address: str, *, timeout: float):
@@ -358,10 +360,10 @@ class LoadGenerator:
     def _connection(self) -> http.client.HTTPConnection:
         if self._https:
             assert self._context is not None
-            return _PinnedHTTPSConnection(
+            return PinnedHTTPSConnection(
                 self._host, self._port, self._address, timeout=self.timeout, context=self._context
             )
-        return _PinnedHTTPConnection(self._host, self._port, self._address, timeout=self.timeout)
+        return PinnedHTTPConnection(self._host, self._port, self._address, timeout=self.timeout)
 
     def _work(self) -> None:
         conn: http.client.HTTPConnection | None = None
@@ -390,7 +392,7 @@ class LoadGenerator:
                 if status not in self.expect_status:
                     error = HTTP_5XX if status >= 500 else UNEXPECTED_STATUS
                     detail = f"HTTP {status}"
-            except Exception as exc:  # noqa: BLE001 - every failure is recorded, none raised
+            except Exception as exc:
                 error = classify_exception(exc)
                 detail = f"{type(exc).__name__}: {exc}"
                 conn.close()

@@ -18,8 +18,8 @@ import pytest
 import tornado.httpserver
 import tornado.web
 from load_pki import make_pki
-from loadgen import DISCONNECTED, HTTP_5XX, REFUSED, TIMEOUT, TLS, LoadGenerator, Sample, percentile
 from load_probes import tls_handshake
+from loadgen import DISCONNECTED, HTTP_5XX, REFUSED, TIMEOUT, TLS, LoadGenerator, Sample, percentile
 
 pytestmark = pytest.mark.timeout(60)
 
@@ -28,7 +28,12 @@ class Plan:
     """What the server does with its n-th request (thread-safe counter), and what it did."""
 
     def __init__(self, fail_every: int = 0, drop_every: int = 0, slow_every: int = 0, slow_s: float = 0):
-        self.fail_every, self.drop_every, self.slow_every, self.slow_s = fail_every, drop_every, slow_every, slow_s
+        self.fail_every, self.drop_every, self.slow_every, self.slow_s = (
+            fail_every,
+            drop_every,
+            slow_every,
+            slow_s,
+        )
         self.lock = threading.Lock()
         self.n = 0
         self.did = {"ok": 0, "503": 0, "drop": 0, "slow": 0}
@@ -122,7 +127,12 @@ def server_context(pki, minimum: ssl.TLSVersion | None = None) -> ssl.SSLContext
 
 
 def load(server: LocalServer, pki, **kwargs) -> LoadGenerator:
-    options = {"rate": 100, "duration": 2.0, "connect": f"127.0.0.1:{server.port}", "cafile": str(pki.ca_cert)}
+    options = {
+        "rate": 100,
+        "duration": 2.0,
+        "connect": f"127.0.0.1:{server.port}",
+        "cafile": str(pki.ca_cert),
+    }
     options.update(kwargs)
     return LoadGenerator(f"https://cloudnative:{server.port}/prod/fibo?n=10", **options)
 
@@ -219,5 +229,7 @@ def test_tls_probe_detects_an_old_protocol_when_the_server_allows_it(pki):
             outcome = tls_handshake("127.0.0.1", server.port, "cloudnative", version, str(pki.ca_cert))
             assert outcome.accepted, (version, outcome)
     with LocalServer(Plan(), server_context(pki, minimum=ssl.TLSVersion.TLSv1_2)) as server:
-        outcome = tls_handshake("127.0.0.1", server.port, "cloudnative", ssl.TLSVersion.TLSv1_1, str(pki.ca_cert))
+        outcome = tls_handshake(
+            "127.0.0.1", server.port, "cloudnative", ssl.TLSVersion.TLSv1_1, str(pki.ca_cert)
+        )
         assert not outcome.accepted and outcome.refused_by_server, outcome
