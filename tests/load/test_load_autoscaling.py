@@ -36,9 +36,9 @@ def test_cpu_load_scales_up_and_back_down(steady: LoadEnv):
             )
             time.sleep(20)  # let it settle at its peak so the plot shows it
         finally:
+            stopped = time.time()
             gen.stop()
             result = gen.join()
-        stopped = time.time()
         wait_for(
             lambda: (
                 steady.cluster.deployment().spec.replicas == minimum
@@ -49,7 +49,9 @@ def test_cpu_load_scales_up_and_back_down(steady: LoadEnv):
             what=f"the HPA to scale back down to {minimum} after the load stopped",
         )
         time.sleep(3)
-    path = steady.save("autoscaling", result, recorder, load_stopped_t=round(stopped - result.started_at, 1))
+    path = steady.save(
+        "autoscaling", result, recorder, events={"load stops": round(stopped - result.started_at, 1)}
+    )
 
     peak = max(s.get("desired", 0) for s in recorder.samples)
     assert peak > minimum, f"never scaled above {minimum} (samples in {path})"

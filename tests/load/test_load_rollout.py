@@ -18,13 +18,22 @@ def rollout_under_load(env: LoadEnv, changes: dict, name: str):
     """site.yml with ``changes`` while the client sends RATE req/s: (playbook run, load result)."""
     with env.recorder() as recorder, env.load("/fibo?n=10", rate=RATE, duration=600) as gen:
         time.sleep(3)
+        started = gen.elapsed()
         run = env.deploy(changes, name)
+        ended = gen.elapsed()
         if run.rc == 0:
             wait_for(env.cluster.rollout_complete, 60, what="the rollout to be complete after site.yml")
         time.sleep(3)
         gen.stop()
     result = gen.result
-    env.save(name, result, recorder, playbook_seconds=round(run.seconds, 1), changes=changes)
+    env.save(
+        name,
+        result,
+        recorder,
+        playbook_seconds=round(run.seconds, 1),
+        changes=changes,
+        events={"site.yml starts": round(started, 1), "site.yml ends": round(ended, 1)},
+    )
     return run, result
 
 

@@ -1,0 +1,282 @@
+"""Time three ways of deploying the same prod service on the same cluster, waits included:
+
+- site.yml (the collection): first deploy (namespace absent), no-op rerun, image-change rollout;
+- `kubectl apply -f` of the manifests render.yml writes, then `kubectl rollout status`;
+- `helm upgrade --install --wait` of bench/chart (the same objects as a chart).
+
+Each goes into its own namespace (site.yml into cloudnative-prod, the others into cloudnative-bench-kubectl
+and cloudnative-bench-helm, with their own ingress host) so they never share an object. The image change is
+the same image pushed under a new tag, so every method pulls nothing new and rolls every pod.
+
+    .venv/bin/python bench/deploy/deploy_times.py [--rounds 1] [--out bench/results/deploy-times.json]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import pathlib
+import shutil
+import subprocess
+import sys
+import time
+
+import yaml
+
+REPO = pathlib.Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(REPO / "tests/load"))
+from load_registry import Registry, registry_password, split_image  # noqa: E402
+
+BIN = pathlib.Path(sys.executable).parent
+KUBECONFIG = "/etc/kubernetes/admin.conf"
+KUBECTL = "/opt/cloudnative/bin/kubectl" if os.path.exists("/opt/cloudnative/bin/kubectl") else "kubectl"
+HELM_VERSION = "v3.22.0"
+HELM = pathlib.Path.home() / f".cache/cloudnative-httpserver/bin/helm-{HELM_VERSION}/helm"
+REGISTRY = "registry.cloudnative:5000"
+REGISTRY_CA = "/etc/cloudnative/registry/ca.crt"
+PROD_NS = "cloudnative-prod"
+WORK = REPO / "bench/results/tmp/deploy"
+KIND_ORDER = [
+    "Namespace",
+    "Secret",
+    "ServiceAccount",
+    "ConfigMap",
+    "Service",
+    "Deployment",
+    "PodDisruptionBudget",
+    "HorizontalPodAutoscaler",
+    "Ingress",
+]
+
+
+def sh(command: list[str], log: str, timeout: float = 900, check: bool = True) -> float:
+    """Run a command, log its output under WORK, return its wall time in seconds."""
+    WORK.mkdir(parents=True, exist_ok=True)
+    env = dict(os.environ, KUBECONFIG=KUBECONFIG, ANSIBLE_NOCOLOR="1")
+    start = time.monotonic()
+    proc = subprocess.run(
+        command, cwd=REPO, env=env, capture_output=True, text=True, timeout=timeout, check=False
+    )
+    seconds = time.monotonic() - start
+    (WORK / f"{log}.log").write_text(
+        f"$ {' '.join(command)}\n# rc={proc.returncode} {seconds:.1f}s\n{proc.stdout}{proc.stderr}"
+    )
+    if check and proc.returncode != 0:
+        raise SystemExit(
+            f"{log}: {' '.join(command[:4])}... failed (rc={proc.returncode}), see {WORK}/{log}.log:\n"
+            + (proc.stdout + proc.stderr)[-3000:]
+        )
+    print(f"  {log}: {seconds:.1f}s", flush=True)
+    return seconds
+
+
+def kubectl(*args: str) -> str:
+    return subprocess.run(
+        [KUBECTL, "--kubeconfig", KUBECONFIG, *args], check=True, capture_output=True, text=True, timeout=300
+    ).stdout
+
+
+def delete_namespace(ns: str) -> None:
+    subprocess.run(
+        [
+            KUBECTL,
+            "--kubeconfig",
+            KUBECONFIG,
+            "delete",
+            "namespace",
+            ns,
+            "--ignore-not-found",
+            "--wait=true",
+            "--timeout=300s",
+        ],
+        check=True,
+        capture_output=True,
+        text=True,
+        timeout=360,
+    )
+
+
+def playbook(name: str, inventory: str, *extra: str) -> list[str]:
+    return [str(BIN / "ansible-playbook"), f"playbooks/{name}.yml", "-i", inventory, *extra]
+
+
+def render_manifests(ns: str, host: str) -> list[dict]:
+    """render.yml for prod (with secrets), moved to namespace ``ns`` and ingress host ``host``."""
+    out = WORK / f"render-{ns}"
+    shutil.rmtree(out, ignore_errors=True)
+    sh(
+        playbook("render", "inventories/prod", "-e", f"render_dir={out}", "-e", "render_secrets=true"),
+        f"render-{ns}",
+    )
+    docs = []
+    for path in sorted(out.rglob("*.y*ml")):
+        docs += [d for d in yaml.safe_load_all(path.read_text()) if d]
+    for doc in docs:
+        if doc["kind"] == "Namespace":
+            doc["metadata"]["name"] = ns
+        else:
+            doc["metadata"]["namespace"] = ns
+        if doc["kind"] == "Ingress":
+            doc["spec"]["tls"][0]["hosts"] = [host]
+            doc["spec"]["rules"][0]["host"] = host
+    shutil.rmtree(out)  # it held the TLS key and the registry password
+    return sorted(docs, key=lambda d: KIND_ORDER.index(d["kind"]) if d["kind"] in KIND_ORDER else 99)
+
+
+def write_private(path: pathlib.Path, docs: list[dict]) -> pathlib.Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text("")
+    path.chmod(0o600)
+    path.write_text(yaml.safe_dump_all(docs, sort_keys=False))
+    return path
+
+
+def set_image(docs: list[dict], image: str) -> list[dict]:
+    for doc in docs:
+        if doc["kind"] == "Deployment":
+            doc["spec"]["template"]["spec"]["containers"][0]["image"] = image
+            labels = doc["spec"]["template"]["metadata"]["labels"]
+            labels["app.kubernetes.io/version"] = image.rpartition(":")[2][:63]
+    return docs
+
+
+def time_site(rounds_new_tag: str) -> dict:
+    print("site.yml (namespace cloudnative-prod):", flush=True)
+    delete_namespace(PROD_NS)
+    first = sh(playbook("site", "inventories/prod"), "site-first")
+    noop = sh(playbook("site", "inventories/prod"), "site-noop")
+    noop_log = (WORK / "site-noop.log").read_text()
+    recap = [line for line in noop_log.splitlines() if "changed=" in line]
+    image = sh(
+        playbook("site", "inventories/prod", "-e", f"httpserver_image_tag={rounds_new_tag}"), "site-image"
+    )
+    sh(playbook("site", "inventories/prod"), "site-restore")
+    return {
+        "first_deploy_s": round(first, 1),
+        "noop_rerun_s": round(noop, 1),
+        "image_change_s": round(image, 1),
+        "noop_recap": recap[-1].strip() if recap else "",
+    }
+
+
+def time_kubectl(image: str, new_image: str) -> dict:
+    ns = "cloudnative-bench-kubectl"
+    print(f"kubectl apply + rollout status (namespace {ns}):", flush=True)
+    delete_namespace(ns)
+    docs = render_manifests(ns, "bench-kubectl.cloudnative")
+    manifest = write_private(WORK / "kubectl/all.yaml", set_image(docs, image))
+    status = [
+        KUBECTL,
+        "--kubeconfig",
+        KUBECONFIG,
+        "-n",
+        ns,
+        "rollout",
+        "status",
+        "deployment/httpserver",
+        "--timeout=300s",
+    ]
+    apply = [KUBECTL, "--kubeconfig", KUBECONFIG, "apply", "-f", str(manifest)]
+    first = sh(apply, "kubectl-first-apply") + sh(status, "kubectl-first-status")
+    noop = sh(apply, "kubectl-noop-apply") + sh(status, "kubectl-noop-status")
+    write_private(manifest, set_image(docs, new_image))
+    change = sh(apply, "kubectl-image-apply") + sh(status, "kubectl-image-status")
+    manifest.unlink()
+    delete_namespace(ns)
+    return {
+        "first_deploy_s": round(first, 1),
+        "noop_rerun_s": round(noop, 1),
+        "image_change_s": round(change, 1),
+    }
+
+
+def time_helm(image: str, new_image: str) -> dict:
+    ns = "cloudnative-bench-helm"
+    print(f"helm upgrade --install --wait (namespace {ns}):", flush=True)
+    if not HELM.exists():
+        raise SystemExit(f"no helm at {HELM}: run bench/deploy/build-helm.sh")
+    delete_namespace(ns)
+    docs = render_manifests(ns, "bench-helm.cloudnative")
+    # The chart holds the workload; the Namespace (with its Pod Security labels) and the two Secrets are
+    # applied first, as for kubectl, and timed with it.
+    prereq = write_private(
+        WORK / "helm/prereq.yaml", [d for d in docs if d["kind"] in ("Namespace", "Secret")]
+    )
+    config = next(d for d in docs if d["kind"] == "ConfigMap")
+    app_config = yaml.safe_load(config["data"]["config.yaml"])
+    app_config.pop("env")
+    values = WORK / "helm/values.yaml"
+    values.write_text(yaml.safe_dump({"ingress": {"host": "bench-helm.cloudnative"}, "config": app_config}))
+
+    def upgrade(img: str) -> list[str]:
+        return [
+            str(HELM),
+            "upgrade",
+            "--install",
+            "httpserver",
+            "bench/chart",
+            "--kubeconfig",
+            KUBECONFIG,
+            "-n",
+            ns,
+            "--wait",
+            "--timeout",
+            "300s",
+            "-f",
+            str(values),
+            "--set",
+            f"image={img}",
+        ]
+
+    pre = [KUBECTL, "--kubeconfig", KUBECONFIG, "apply", "-f", str(prereq)]
+    first = sh(pre, "helm-first-prereq") + sh(upgrade(image), "helm-first")
+    noop = sh(pre, "helm-noop-prereq") + sh(upgrade(image), "helm-noop")
+    change = sh(upgrade(new_image), "helm-image")
+    prereq.unlink()
+    sh(
+        [str(HELM), "uninstall", "httpserver", "--kubeconfig", KUBECONFIG, "-n", ns, "--wait"],
+        "helm-uninstall",
+    )
+    delete_namespace(ns)
+    return {
+        "first_deploy_s": round(first, 1),
+        "noop_rerun_s": round(noop, 1),
+        "image_change_s": round(change, 1),
+    }
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--out", default=str(REPO / "bench/results/deploy-times.json"))
+    parser.add_argument(
+        "--skip-site", action="store_true", help="only kubectl and helm (site.yml already timed)"
+    )
+    args = parser.parse_args()
+
+    image = json.loads(kubectl("-n", PROD_NS, "get", "deployment", "httpserver", "-o", "json"))["spec"][
+        "template"
+    ]["spec"]["containers"][0]["image"]
+    host, repository, tag = split_image(image)
+    new_tag = f"bench-{int(time.time())}"
+    Registry(REGISTRY, REGISTRY_CA, "cloudnative", registry_password()).retag(repository, tag, new_tag)
+    new_image = f"{host}/{repository}:{new_tag}"
+    results = {
+        "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
+        "command": "bench/deploy/deploy_times.py",
+        "image": image,
+        "new_image": new_image,
+        "kubernetes": json.loads(kubectl("version", "-o", "json"))["serverVersion"]["gitVersion"],
+        "helm": HELM_VERSION,
+    }
+    if not args.skip_site:
+        results["site.yml"] = time_site(new_tag)
+    results["kubectl apply + rollout status"] = time_kubectl(image, new_image)
+    results["helm upgrade --install --wait"] = time_helm(image, new_image)
+    pathlib.Path(args.out).write_text(json.dumps(results, indent=2) + "\n")
+    print(json.dumps(results, indent=2))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
