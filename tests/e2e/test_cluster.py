@@ -1,0 +1,199 @@
+"""The cluster that playbooks/cluster.yml brings up: node, Services, DNS, ingress and metrics, for real."""
+
+from __future__ import annotations
+
+import datetime
+import json
+import subprocess
+import urllib.request
+
+from conftest import busybox_pod, kubectl, pod_phase, pod_ready, wait_for
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.x509.oid import NameOID
+from kubernetes import client
+
+INGRESS_ADDRESS = "127.0.0.1"
+
+
+def serve_hello(core_v1, namespace: str, image: str, secret: str, text: str) -> str:
+    """Run a busybox httpd pod serving `text` on :8080 behind a ClusterIP Service `hello`; return its IP."""
+    command = [
+        "sh",
+        "-c",
+        f"mkdir -p /tmp/www && echo {text} > /tmp/www/index.html && exec httpd -f -p 8080 -h /tmp/www",
+    ]
+    pod = busybox_pod("hello", image, secret, command, port=8080)
+    pod.spec.containers[0].readiness_probe = client.V1Probe(
+        http_get=client.V1HTTPGetAction(path="/", port=8080), period_seconds=1
+    )
+    core_v1.create_namespaced_pod(namespace, pod)
+    service = client.V1Service(
+        metadata=client.V1ObjectMeta(name="hello"),
+        spec=client.V1ServiceSpec(
+            selector={"app": "hello"}, ports=[client.V1ServicePort(port=80, target_port=8080, name="http")]
+        ),
+    )
+    cluster_ip = core_v1.create_namespaced_service(namespace, service).spec.cluster_ip
+    wait_for(lambda: pod_ready(core_v1, namespace, "hello"), 120, what="the hello pod to be Ready")
+    return cluster_ip
+
+
+def test_node_is_ready_and_schedulable(core_v1):
+    nodes = core_v1.list_node().items
+    assert len(nodes) == 1, f"expected one node, found {[n.metadata.name for n in nodes]}"
+    node = nodes[0]
+    ready = {c.type: c.status for c in node.status.conditions}.get("Ready")
+    assert ready == "True", f"node {node.metadata.name} Ready={ready}"
+    assert "node-role.kubernetes.io/control-plane" in node.metadata.labels
+    taints = [t.key for t in node.spec.taints or [] if t.effect == "NoSchedule"]
+    assert taints == [], f"the single node must run workloads, but it has NoSchedule taints {taints}"
+
+
+def test_pod_is_reachable_from_the_host_through_its_cluster_ip(
+    core_v1, namespace, busybox_image, pull_secret
+):
+    cluster_ip = serve_hello(core_v1, namespace, busybox_image, pull_secret, "hello-through-kube-proxy")
+
+    def fetch():
+        with urllib.request.urlopen(f"http://{cluster_ip}/", timeout=3) as response:
+            return response.read().decode()
+
+    body = wait_for(fetch, 30, what=f"http://{cluster_ip}/ to answer through kube-proxy's rules")
+    assert body.strip() == "hello-through-kube-proxy"
+
+
+def test_cluster_dns_resolves_a_service_name_inside_a_pod(core_v1, namespace, busybox_image, pull_secret):
+    cluster_ip = serve_hello(core_v1, namespace, busybox_image, pull_secret, "hello-by-name")
+    fqdn = f"hello.{namespace}.svc.cluster.local"
+    # nslookup shows the answer; wget by the short name also goes through the pod's search path.
+    command = ["sh", "-c", f"nslookup {fqdn} && wget -q -T 5 -O - http://hello/"]
+    core_v1.create_namespaced_pod(
+        namespace, busybox_pod("client", busybox_image, pull_secret, command, restart="Never")
+    )
+    phase = wait_for(
+        lambda: (
+            pod_phase(core_v1, namespace, "client") in ("Succeeded", "Failed")
+            and pod_phase(core_v1, namespace, "client")
+        ),
+        120,
+        what="the DNS client pod to finish",
+    )
+    logs = core_v1.read_namespaced_pod_log("client", namespace)
+    assert phase == "Succeeded", f"client pod {phase}; its log:\n{logs}"
+    assert cluster_ip in logs, f"{fqdn} did not resolve to {cluster_ip}:\n{logs}"
+    assert "hello-by-name" in logs
+
+
+def self_signed(host: str) -> tuple[str, str]:
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, host)])
+    now = datetime.datetime.now(datetime.UTC)
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - datetime.timedelta(minutes=5))
+        .not_valid_after(now + datetime.timedelta(days=1))
+        .add_extension(x509.SubjectAlternativeName([x509.DNSName(host)]), critical=False)
+        .sign(key, hashes.SHA256())
+    )
+    key_pem = key.private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+    )
+    return cert.public_bytes(serialization.Encoding.PEM).decode(), key_pem.decode()
+
+
+def curl(*args: str) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        ["curl", "--silent", "--show-error", "--max-time", "5", *args],
+        capture_output=True,
+        text=True,
+        timeout=15,
+        check=False,
+    )
+
+
+def test_ingress_routes_https_from_loopback_443(
+    kube_api, core_v1, namespace, busybox_image, pull_secret, tmp_path
+):
+    serve_hello(core_v1, namespace, busybox_image, pull_secret, "hello-through-traefik")
+    host = f"{namespace}.e2e.cloudnative.test"
+    cert_pem, key_pem = self_signed(host)
+    (tmp_path / "ca.crt").write_text(cert_pem)
+    core_v1.create_namespaced_secret(
+        namespace,
+        client.V1Secret(
+            metadata=client.V1ObjectMeta(name="hello-tls"),
+            type="kubernetes.io/tls",
+            string_data={"tls.crt": cert_pem, "tls.key": key_pem},
+        ),
+    )
+    ingress = client.V1Ingress(
+        metadata=client.V1ObjectMeta(name="hello"),
+        spec=client.V1IngressSpec(
+            tls=[client.V1IngressTLS(hosts=[host], secret_name="hello-tls")],
+            rules=[
+                client.V1IngressRule(
+                    host=host,
+                    http=client.V1HTTPIngressRuleValue(
+                        paths=[
+                            client.V1HTTPIngressPath(
+                                path="/",
+                                path_type="Prefix",
+                                backend=client.V1IngressBackend(
+                                    service=client.V1IngressServiceBackend(
+                                        name="hello", port=client.V1ServiceBackendPort(number=80)
+                                    )
+                                ),
+                            )
+                        ]
+                    ),
+                )
+            ],
+        ),
+    )
+    client.NetworkingV1Api(kube_api).create_namespaced_ingress(namespace, ingress)
+    resolve = f"--resolve={host}:443:{INGRESS_ADDRESS}"
+
+    def fetch():
+        proc = curl(resolve, "--cacert", str(tmp_path / "ca.crt"), f"https://{host}/")
+        return proc.returncode == 0 and proc.stdout
+
+    # Verifying against the test certificate proves Traefik served the Ingress's own TLS Secret.
+    body = wait_for(fetch, 60, what=f"https://{host}/ on {INGRESS_ADDRESS}:443 to serve the Ingress")
+    assert body.strip() == "hello-through-traefik"
+
+    plain = curl(
+        f"--resolve={host}:80:{INGRESS_ADDRESS}",
+        "-o",
+        "/dev/null",
+        "-w",
+        "%{http_code} %{redirect_url}",
+        f"http://{host}/",
+    )
+    code, _, location = plain.stdout.partition(" ")
+    assert code in ("301", "308"), f"port 80 answered {plain.stdout!r} {plain.stderr!r}, expected a redirect"
+    assert location.startswith(f"https://{host}"), f"redirected to {location!r}"
+
+
+def test_metrics_api_returns_pod_and_node_metrics():
+    def pod_metrics():
+        proc = kubectl(
+            "get", "--raw", "/apis/metrics.k8s.io/v1beta1/namespaces/kube-system/pods", check=False
+        )
+        if proc.returncode != 0:
+            return None
+        items = json.loads(proc.stdout)["items"]
+        return [i for i in items if i["metadata"]["name"].startswith("coredns-")]
+
+    items = wait_for(pod_metrics, 90, interval=3, what="metrics of the CoreDNS pod from the metrics API")
+    usage = items[0]["containers"][0]["usage"]
+    assert set(usage) >= {"cpu", "memory"}, usage
+    assert usage["memory"] not in ("0", "0Ki"), f"CoreDNS reported no memory use: {usage}"
+
+    nodes = kubectl("top", "nodes", "--no-headers").stdout.split()
+    assert nodes and nodes[1].endswith("m"), f"kubectl top nodes printed {nodes}"
