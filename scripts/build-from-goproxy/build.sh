@@ -72,7 +72,7 @@ module_time() {
 }
 
 # Create (once) a wrapper module in $work_root/<name> that requires $target@$version, copies the target's own
-# versioned `replace` lines, and maps its local-path replaces (staging modules) to "<same path>@$local_version"
+# versioned `replace` and `exclude` lines (they only act in the main module), and maps its local-path replaces (staging modules) to "<same path>@$local_version"
 # when $local_version is given. Prints the wrapper directory.
 prepare_wrapper() {
   local name="$1" target="$2" tversion="$3" local_version="$4"
@@ -87,16 +87,19 @@ prepare_wrapper() {
     local gomod
     gomod="$(go mod download -json "$target@$tversion" | python3 -c 'import json,sys; print(json.load(sys.stdin)["GoMod"])')"
     local -a edits=()
-    go mod edit -json "$gomod" | LOCAL_VERSION="$local_version" python3 -c '
+    go mod edit -json "$gomod" >.target-go.mod.json
+    GOMOD_JSON=.target-go.mod.json LOCAL_VERSION="$local_version" python3 -c '
 import json, os, sys
 local_version = os.environ["LOCAL_VERSION"]
-for rep in json.load(sys.stdin).get("Replace") or []:
+for rep in json.load(open(os.environ["GOMOD_JSON"])).get("Replace") or []:
     old, new = rep["Old"], rep["New"]
     lhs = old["Path"] + ("@" + old["Version"] if old.get("Version") else "")
     if new.get("Version"):
         print("-replace=%s=%s@%s" % (lhs, new["Path"], new["Version"]))
     elif local_version and not new["Path"].startswith("./FORBIDDEN"):
         print("-replace=%s=%s@%s" % (lhs, old["Path"], local_version))
+for exc in json.load(open(os.environ["GOMOD_JSON"])).get("Exclude") or []:
+    print("-exclude=%s@%s" % (exc["Path"], exc["Version"]))
 ' >.replaces
     mapfile -t edits <.replaces
     if [[ ${#edits[@]} -gt 0 ]]; then go mod edit "${edits[@]}"; fi
@@ -104,7 +107,7 @@ for rep in json.load(sys.stdin).get("Replace") or []:
     local target_go
     target_go="$(go mod edit -json "$gomod" | python3 -c 'import json,sys; print(json.load(sys.stdin).get("Go") or "")')"
     if [[ -n "$target_go" ]]; then go mod edit -go="$target_go"; fi
-    log "wrapper $name: ${#edits[@]} replace lines copied from $target@$tversion (go $target_go)"
+    log "wrapper $name: ${#edits[@]} replace/exclude lines copied from $target@$tversion (go $target_go)"
     go get "$target@$tversion" "$@" >>"$log_file" 2>&1
   )
   touch "$dir/.ready"

@@ -29,7 +29,9 @@ OCI_CONFIG = "application/vnd.oci.image.config.v1+json"
 OCI_LAYER_GZIP = "application/vnd.oci.image.layer.v1.tar+gzip"
 EPOCH = 0  # reproducible timestamps; the image's "created" field says 1970 on purpose
 
-NONROOT_PASSWD = "root:x:0:0:root:/root:/sbin/nologin\nnonroot:x:65532:65532:nonroot:/home/nonroot:/sbin/nologin\n"
+NONROOT_PASSWD = (
+    "root:x:0:0:root:/root:/sbin/nologin\nnonroot:x:65532:65532:nonroot:/home/nonroot:/sbin/nologin\n"
+)
 NONROOT_GROUP = "root:x:0:\nnonroot:x:65532:\n"
 
 
@@ -167,10 +169,17 @@ def write_image(spec: ImageSpec, out: Path) -> str:
 
 
 def parse_args(argv: list[str]) -> tuple[ImageSpec, Path]:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--ref", required=True, help="image reference recorded in the tarball")
-    parser.add_argument("--file", action="append", required=True, metavar="SRC:DEST",
-                        help="host file to put at DEST in the image (mode 0755); repeatable")
+    parser.add_argument(
+        "--file",
+        action="append",
+        required=True,
+        metavar="SRC:DEST",
+        help="host file to put at DEST in the image (mode 0755); repeatable",
+    )
     parser.add_argument("--entrypoint", required=True, help="entrypoint, as a JSON list or a single path")
     parser.add_argument("--cmd", default="", help="default arguments, as a JSON list")
     parser.add_argument("--user", default="65532:65532")

@@ -1,0 +1,147 @@
+"""Image tarballs from scripts/build-from-goproxy/make-image.py are valid OCI layouts and Docker archives."""
+
+from __future__ import annotations
+
+import gzip
+import hashlib
+import importlib.util
+import io
+import json
+import subprocess
+import sys
+import tarfile
+from pathlib import Path
+
+import pytest
+
+SCRIPT = Path(__file__).resolve().parents[2] / "scripts" / "build-from-goproxy" / "make-image.py"
+REF = "registry.cloudnative:5000/cloudnative/coredns:v1.14.7"
+
+
+def _load_module():
+    spec = importlib.util.spec_from_file_location("make_image", SCRIPT)
+    assert spec and spec.loader
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # dataclasses resolve annotations through sys.modules
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.fixture
+def binary(tmp_path: Path) -> Path:
+    path = tmp_path / "coredns"
+    path.write_bytes(b"\x7fELF pretend static binary\n")
+    return path
+
+
+def _make(binary: Path, out: Path, *extra: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [
+            sys.executable,
+            str(SCRIPT),
+            "--ref",
+            REF,
+            "--file",
+            f"{binary}:/coredns",
+            "--entrypoint",
+            "/coredns",
+            "--user",
+            "65532:65532",
+            "--port",
+            "53/udp",
+            "--out",
+            str(out),
+            *extra,
+        ],
+        check=True,
+        capture_output=True,
+        text=True,
+    )
+
+
+def _members(path: Path) -> dict[str, bytes]:
+    with tarfile.open(path) as tar:
+        return {m.name: tar.extractfile(m).read() for m in tar.getmembers() if m.isfile()}
+
+
+def _blob(members: dict[str, bytes], digest: str) -> bytes:
+    algorithm, hexdigest = digest.split(":", 1)
+    assert algorithm == "sha256"
+    data = members[f"blobs/sha256/{hexdigest}"]
+    assert hashlib.sha256(data).hexdigest() == hexdigest, f"blob {digest} does not match its content"
+    return data
+
+
+def test_tarball_has_oci_layout_and_docker_manifest(binary: Path, tmp_path: Path) -> None:
+    out = tmp_path / "coredns.tar"
+    _make(binary, out)
+    members = _members(out)
+    assert json.loads(members["oci-layout"]) == {"imageLayoutVersion": "1.0.0"}
+    index = json.loads(members["index.json"])
+    [descriptor] = index["manifests"]
+    assert descriptor["annotations"]["io.containerd.image.name"] == REF
+    assert descriptor["annotations"]["org.opencontainers.image.ref.name"] == "v1.14.7"
+    manifest = json.loads(_blob(members, descriptor["digest"]))
+    assert len(_blob(members, descriptor["digest"])) == descriptor["size"]
+    [docker] = json.loads(members["manifest.json"])
+    assert docker["RepoTags"] == [REF]
+    assert docker["Config"] == "blobs/sha256/" + manifest["config"]["digest"].split(":")[1]
+    assert docker["Layers"] == ["blobs/sha256/" + manifest["layers"][0]["digest"].split(":")[1]]
+
+
+def test_config_runs_the_binary_as_nonroot_and_matches_the_layer(binary: Path, tmp_path: Path) -> None:
+    out = tmp_path / "coredns.tar"
+    _make(binary, out)
+    members = _members(out)
+    [descriptor] = json.loads(members["index.json"])["manifests"]
+    manifest = json.loads(_blob(members, descriptor["digest"]))
+    config = json.loads(_blob(members, manifest["config"]["digest"]))
+    assert config["config"]["Entrypoint"] == ["/coredns"]
+    assert config["config"]["User"] == "65532:65532"
+    assert config["config"]["ExposedPorts"] == {"53/udp": {}}
+    layer_gz = _blob(members, manifest["layers"][0]["digest"])
+    layer = gzip.decompress(layer_gz)
+    assert config["rootfs"]["diff_ids"] == ["sha256:" + hashlib.sha256(layer).hexdigest()]
+    with tarfile.open(fileobj=io.BytesIO(layer)) as tar:
+        entry = tar.getmember("coredns")
+        assert entry.mode == 0o755
+        assert tar.extractfile(entry).read() == binary.read_bytes()
+        assert "65532" in tar.extractfile("etc/passwd").read().decode()
+        assert tar.getmember("tmp").mode == 0o1777
+
+
+def test_same_binary_gives_byte_identical_tarball(binary: Path, tmp_path: Path) -> None:
+    first, second = tmp_path / "a.tar", tmp_path / "b.tar"
+    _make(binary, first)
+    _make(binary, second)
+    assert first.read_bytes() == second.read_bytes()
+
+
+def test_relative_destination_is_refused(binary: Path, tmp_path: Path) -> None:
+    result = subprocess.run(
+        [
+            sys.executable,
+            str(SCRIPT),
+            "--ref",
+            REF,
+            "--file",
+            f"{binary}:coredns",
+            "--entrypoint",
+            "/coredns",
+            "--out",
+            str(tmp_path / "x.tar"),
+        ],
+        capture_output=True,
+        text=True,
+    )
+    assert result.returncode == 2
+    assert "DEST must be an absolute path" in result.stderr
+    assert not (tmp_path / "x.tar").exists()
+
+
+def test_write_image_returns_the_manifest_digest_in_the_index(binary: Path, tmp_path: Path) -> None:
+    module = _load_module()
+    spec = module.ImageSpec(ref=REF, files=[(binary, "/coredns")], entrypoint=["/coredns"])
+    digest = module.write_image(spec, tmp_path / "img.tar")
+    index = json.loads(_members(tmp_path / "img.tar")["index.json"])
+    assert index["manifests"][0]["digest"] == digest
