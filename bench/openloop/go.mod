@@ -1,0 +1,3 @@
+module cloudnative.example/bench/openloop
+
+go 1.22

@@ -1,0 +1,3 @@
+module cloudnative.example/bench/goserver
+
+go 1.22
