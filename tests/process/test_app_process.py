@@ -231,6 +231,10 @@ def test_a_second_signal_during_the_drain_is_ignored(servers: list[Server], tmp_
 
 def test_workers_share_the_port_and_all_stop_on_sigterm(servers: list[Server], tmp_path: Path) -> None:
     server = start(servers, tmp_path, processes=2, drain_seconds=0.3)
+    deadline = time.monotonic() + 10
+    while server.messages().count("listening") < 2:  # readiness answered from the first worker up
+        assert time.monotonic() < deadline, server.output()
+        time.sleep(0.05)
     for _ in range(20):
         assert server.get("/dev/fibo?n=90")[0] == 200
     listening = [line for line in server.logs() if line["message"] == "listening"]

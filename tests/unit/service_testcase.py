@@ -13,7 +13,7 @@ from tornado.testing import AsyncHTTPTestCase
 from httpserver.app import make_app
 from httpserver.config import Config
 from httpserver.handlers import ServiceApplication
-from httpserver.logs import setup_logging
+from httpserver.logs import flush_logs, setup_logging
 
 
 class ServiceTestCase(AsyncHTTPTestCase):
@@ -57,6 +57,7 @@ class ServiceTestCase(AsyncHTTPTestCase):
         return json.loads(response.body)
 
     def log_lines(self) -> list[dict[str, Any]]:
+        flush_logs()
         return [json.loads(line) for line in self.log_stream.getvalue().splitlines()]
 
     def log_messages(self, level: str | None = None) -> list[str]:

@@ -17,7 +17,7 @@ from tornado.netutil import bind_sockets
 from httpserver import __version__
 from httpserver.app import make_app
 from httpserver.config import Config, ConfigError, load_config
-from httpserver.logs import EventLog, setup_logging
+from httpserver.logs import EventLog, flush_logs, setup_logging
 from httpserver.reload import ConfigWatcher
 from httpserver.state import AppState
 from httpserver.tracking import TrackingHTTPServer
@@ -58,14 +58,17 @@ def main(argv: Sequence[str] | None = None) -> int:
         task_id, exit_code = Workers(processes).run()
         if task_id is None:
             return exit_code
-    return asyncio.run(serve(config, args.config, sockets, task_id))
+    try:
+        return asyncio.run(serve(config, args.config, sockets, task_id))
+    finally:
+        flush_logs()
 
 
 async def serve(config: Config, config_path: str, sockets: list[socket.socket], task_id: int = 0) -> int:
     """Serve on `sockets` until SIGTERM or SIGINT, then stop gracefully; the exit code."""
     state = AppState.create(config)
     app = make_app(config, state)
-    server = TrackingHTTPServer(app, xheaders=True, active=state.active_requests)
+    server = TrackingHTTPServer(app, active=state.active_requests)
     watcher = ConfigWatcher(config_path, state, os.environ)
     loop = asyncio.get_running_loop()
     stop = asyncio.Event()
