@@ -14,9 +14,20 @@ if [ ! -x "$venv/bin/ansible-playbook" ] || [ ! -f "$venv/.complete" ]; then
   "$venv/bin/pip" install --quiet -r requirements.txt
   touch "$venv/.complete"
 fi
+# The app is installed editable from this checkout; CI clones elsewhere, so re-point it when needed.
 if [ -f app/pyproject.toml ]; then
-  "$venv/bin/pip" install --quiet --no-deps --no-build-isolation -e app >/dev/null 2>&1 \
-    || "$venv/bin/pip" install --quiet --no-deps -e app
+  where=$("$venv/bin/python" -c 'import httpserver; print(httpserver.__file__)' 2>/dev/null || true)
+  case "$where" in
+    "$root"/app/*) ;;
+    *)
+      log=$(mktemp)
+      if ! "$venv/bin/pip" install --no-deps -e app >"$log" 2>&1; then
+        cat "$log"; rm -f "$log"; exit 1
+      fi
+      rm -f "$log"
+      echo "bootstrap: app installed editable from $root/app"
+      ;;
+  esac
 fi
 ln -sfn "$venv" .venv
 echo "bootstrap: .venv -> $venv"

@@ -1,0 +1,51 @@
+# The verbs a newcomer types. Every target is safe to rerun: each step reuses what is already there.
+SHELL := /bin/bash
+.SHELLFLAGS := -euo pipefail -c
+VENV := .venv
+PLAYBOOK := $(VENV)/bin/ansible-playbook
+PYTEST := $(VENV)/bin/pytest
+STAGE := scripts/stage.sh
+
+.PHONY: up test venv cluster deploy lint unit manifests e2e bench down
+
+## up: Python env, Docker Engine, registry, cluster, image, TLS, dev and prod deployed, then the curl to try.
+up: venv cluster deploy
+	@echo
+	@echo "Ready. Try:"
+	@echo "  curl --cacert /etc/cloudnative/tls/ca.crt https://cloudnative/prod/fibo?n=10"
+	@echo "  curl --cacert /etc/cloudnative/tls/ca.crt https://cloudnative/dev/fibo?n=10"
+
+## test: every test, from lint to end-to-end; brings up (or reuses) what the end-to-end tests need.
+test: venv
+	@scripts/test-all.sh
+
+venv:
+	@$(STAGE) python-env scripts/bootstrap-python.sh
+
+cluster: venv
+	@$(STAGE) cluster $(PLAYBOOK) playbooks/cluster.yml -i inventories/dev
+
+deploy: venv
+	@$(STAGE) deploy-dev $(PLAYBOOK) playbooks/site.yml -i inventories/dev
+	@$(STAGE) deploy-prod $(PLAYBOOK) playbooks/site.yml -i inventories/prod
+
+lint: venv
+	@$(STAGE) ruff $(VENV)/bin/ruff check .
+	@$(STAGE) ruff-format $(VENV)/bin/ruff format --check .
+	@$(STAGE) ansible-lint $(VENV)/bin/ansible-lint
+
+unit: venv
+	@$(STAGE) unit $(PYTEST) tests/unit
+
+manifests: venv
+	@$(STAGE) manifests $(PYTEST) tests/manifests
+
+e2e: venv
+	@$(STAGE) e2e $(PYTEST) tests/e2e
+
+bench: venv
+	@$(STAGE) bench-app $(VENV)/bin/python bench/run_app_bench.py
+
+## down: stop and remove everything cluster.yml made.
+down: venv
+	@$(STAGE) teardown $(PLAYBOOK) playbooks/teardown.yml -i inventories/dev
