@@ -18,11 +18,16 @@ from httpserver.state import AppState
 _REQUEST_ID_RE = re.compile(r"[A-Za-z0-9._-]{1,128}")
 _DECIMAL_RE = re.compile(rb"[0-9]+")
 _KNOWN_METHODS = frozenset(("GET", "HEAD", "POST", "PUT", "DELETE", "PATCH", "OPTIONS"))
+_QUOTED_METHODS = {method: f'"{method}"' for method in _KNOWN_METHODS}
 _JSON = "application/json"
 _access = EventLog("access")
 # UUID version 4: the version nibble is 4 and the variant bits are 10.
 _UUID4_CLEAR = ~((0xF << 76) | (0x3 << 62)) & ((1 << 128) - 1)
 _UUID4_SET = (0x4 << 76) | (0x2 << 62)
+
+
+def _quoted_method(method: str) -> str:
+    return _QUOTED_METHODS.get(method) or quote(method)
 
 
 def new_request_id() -> str:
@@ -65,7 +70,7 @@ class BaseHandler(RequestHandler):
         if members is None:
             request = self.request
             members = self._log_members = (
-                f'"request_id":"{self.request_id}","method":{quote(request.method or "")},'
+                f'"request_id":"{self.request_id}","method":{_quoted_method(request.method or "")},'
                 f'"path":{quote(request.path)},"client":{quote(request.remote_ip or "")}'
             )
         return members
