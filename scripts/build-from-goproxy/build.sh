@@ -21,7 +21,8 @@ status_file=""
 
 usage() { sed -n '2,10p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; exit "${1:-2}"; }
 
-components=(etcd kube-apiserver kube-controller-manager kube-scheduler kubectl kubelet kube-proxy
+# In the order the cluster needs them (the control plane helpers wait for etcd, kube-apiserver and kubectl).
+components=(etcd kube-apiserver kubectl kube-controller-manager kube-scheduler kubelet kube-proxy
             containerd crictl crane coredns metrics-server traefik pause)
 
 default_version() {
@@ -52,6 +53,7 @@ while [[ $# -gt 0 ]]; do
 done
 [[ $# -ge 1 && $# -le 2 ]] || usage
 component="$1"
+[[ " ${components[*]} " == *" $component "* ]] || { echo "unknown component: $component (try --list)" >&2; exit 2; }
 version="${2:-$(default_version "$component")}"
 
 entry="$cache_dir/bin/$component-$version"

@@ -1,0 +1,79 @@
+"""The build script, the role's defaults and its argument specs agree on components and pinned versions."""
+
+from __future__ import annotations
+
+import subprocess
+from pathlib import Path
+
+import yaml
+
+ROOT = Path(__file__).resolve().parents[2]
+ROLE = ROOT / "roles" / "kube_binaries"
+BUILD = ROOT / "scripts" / "build-from-goproxy" / "build.sh"
+
+# build.sh component -> the role default holding its version
+VERSION_VARS = {
+    "etcd": "kube_binaries_etcd_version",
+    "kube-apiserver": "kube_binaries_kubernetes_version",
+    "kube-controller-manager": "kube_binaries_kubernetes_version",
+    "kube-scheduler": "kube_binaries_kubernetes_version",
+    "kubectl": "kube_binaries_kubernetes_version",
+    "kubelet": "kube_binaries_kubernetes_version",
+    "kube-proxy": "kube_binaries_kubernetes_version",
+    "containerd": "kube_binaries_containerd_version",
+    "crictl": "kube_binaries_crictl_version",
+    "crane": "kube_binaries_crane_version",
+    "coredns": "kube_binaries_coredns_version",
+    "metrics-server": "kube_binaries_metrics_server_version",
+    "traefik": "kube_binaries_traefik_version",
+    "pause": "kube_binaries_pause_version",
+}
+
+
+def _load(path: Path) -> dict:
+    return yaml.safe_load(path.read_text())
+
+
+def _script_versions() -> dict[str, str]:
+    out = subprocess.run(["bash", str(BUILD), "--list"], check=True, capture_output=True, text=True).stdout
+    return dict(line.split(" ", 1) for line in out.splitlines())
+
+
+def test_build_script_pins_the_role_default_versions() -> None:
+    defaults = _load(ROLE / "defaults" / "main.yml")
+    script = _script_versions()
+    assert set(script) == set(VERSION_VARS), "build.sh --list and the role know different components"
+    mismatched = {
+        c: (v, defaults[VERSION_VARS[c]]) for c, v in script.items() if defaults[VERSION_VARS[c]] != v
+    }
+    assert not mismatched, f"versions.env and defaults/main.yml disagree (script, role): {mismatched}"
+
+
+def test_every_component_is_in_the_catalog_defaults_and_choices() -> None:
+    catalog = _load(ROLE / "vars" / "main.yml")["kube_binaries_catalog"]
+    defaults = _load(ROLE / "defaults" / "main.yml")
+    spec = _load(ROLE / "meta" / "argument_specs.yml")["argument_specs"]["main"]["options"]
+    assert set(catalog) == set(VERSION_VARS)
+    assert defaults["kube_binaries_components"] == list(_script_versions()), "default build order differs"
+    assert set(spec["kube_binaries_components"]["choices"]) == set(VERSION_VARS)
+    for name, entry in catalog.items():
+        assert entry["name"] == name
+        assert entry["release"]["kind"] in {"file", "archive", "image"}
+
+
+def test_argument_spec_defaults_match_role_defaults() -> None:
+    defaults = _load(ROLE / "defaults" / "main.yml")
+    options = _load(ROLE / "meta" / "argument_specs.yml")["argument_specs"]["main"]["options"]
+    assert set(options) == set(defaults), "every default needs an argument spec and vice versa"
+    differing = {
+        k: (o["default"], defaults[k])
+        for k, o in options.items()
+        if "default" in o and o["default"] != defaults[k]
+    }
+    assert not differing, f"argument_specs defaults differ from defaults/main.yml: {differing}"
+
+
+def test_unknown_component_is_refused() -> None:
+    result = subprocess.run(["bash", str(BUILD), "no-such-thing", "v1"], capture_output=True, text=True)
+    assert result.returncode != 0
+    assert "unknown component: no-such-thing" in result.stderr
