@@ -21,7 +21,7 @@ from httpserver.logs import EventLog, flush_logs, setup_logging
 from httpserver.reload import ConfigWatcher
 from httpserver.state import AppState
 from httpserver.tracking import TrackingHTTPServer
-from httpserver.workers import Workers, take_early_signal
+from httpserver.workers import Workers, available_cpus, remember_stop_signals, take_early_signal
 
 STOP_SIGNALS = (signal.SIGTERM, signal.SIGINT)
 _log = EventLog("server")
@@ -47,12 +47,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(exc, file=sys.stderr)
         return 2
     setup_logging(config.log_level)
+    remember_stop_signals()
     try:
         sockets = bind_sockets(config.port, address=args.address or None, backlog=1024)
     except OSError as exc:
         _log.error("cannot listen", address=args.address or "*", port=config.port, error=str(exc))
         return 1
-    processes = config.processes or os.cpu_count() or 1
+    processes = config.processes or available_cpus()
     task_id = 0
     if processes > 1:
         task_id, exit_code = Workers(processes).run()

@@ -4,6 +4,7 @@ and exits once they have; a worker that dies unasked is restarted (a bounded num
 from __future__ import annotations
 
 import contextlib
+import math
 import os
 import signal
 from types import FrameType
@@ -17,6 +18,40 @@ _early_signals: list[int] = []
 
 def _remember_signal(signum: int, _frame: FrameType | None) -> None:
     _early_signals.append(signum)
+
+
+def remember_stop_signals() -> None:
+    """Until serve() takes over, a stop signal is remembered rather than killing the process."""
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(signum, _remember_signal)
+
+
+def available_cpus(cgroup_root: str = "/sys/fs/cgroup") -> int:
+    """CPUs this process may use: its affinity, capped by a cgroup CPU quota (a container's CPU limit),
+    rounded up; at least 1."""
+    cpus = len(os.sched_getaffinity(0))
+    quota = _cgroup_quota(cgroup_root)
+    if quota is not None:
+        cpus = min(cpus, max(1, math.ceil(quota)))
+    return max(1, cpus)
+
+
+def _cgroup_quota(root: str) -> float | None:
+    """The CPU quota in CPUs from cgroup v2 `cpu.max` or v1 `cpu.cfs_quota_us`, or None if unlimited."""
+    try:
+        with open(os.path.join(root, "cpu.max")) as handle:
+            quota, period = handle.read().split()[:2]
+            return None if quota == "max" else int(quota) / int(period)
+    except (OSError, ValueError):
+        pass
+    try:
+        with open(os.path.join(root, "cpu", "cpu.cfs_quota_us")) as handle:
+            quota_us = int(handle.read())
+        with open(os.path.join(root, "cpu", "cpu.cfs_period_us")) as handle:
+            period_us = int(handle.read())
+    except (OSError, ValueError):
+        return None
+    return None if quota_us <= 0 or period_us <= 0 else quota_us / period_us
 
 
 def take_early_signal() -> int | None:
@@ -74,8 +109,7 @@ class Workers:
         """Fork one worker; True in the new worker, False in the parent."""
         pid = os.fork()
         if pid == 0:
-            for signum in (signal.SIGTERM, signal.SIGINT):
-                signal.signal(signum, _remember_signal)
+            remember_stop_signals()
             self.children.clear()
             return True
         self.children[pid] = task_id
