@@ -288,3 +288,20 @@ def test_busy_port_exits_non_zero_and_says_why(servers: list[Server], tmp_path: 
     assert second.wait(timeout=15) == 1
     error = second.logs()[-1]
     assert (error["message"], error["port"]) == ("cannot listen", first.port)
+
+
+def test_a_huge_upload_is_refused_without_harm(servers: list[Server], tmp_path: Path) -> None:
+    server = start(servers, tmp_path)
+    sock = server.connect()
+    sock.sendall(
+        b"POST /dev/fibo?n=1 HTTP/1.1\r\nHost: t\r\nContent-Length: 100000000\r\n\r\n" + b"x" * 65536
+    )
+    sock.settimeout(10)
+    try:
+        answer = sock.recv(65536)
+    except ConnectionResetError:
+        answer = b""
+    sock.close()
+    assert b" 200 " not in answer
+    assert server.get("/dev/healthz")[0] == 200
+    assert server.proc.poll() is None

@@ -24,6 +24,7 @@ from httpserver.tracking import TrackingHTTPServer
 from httpserver.workers import Workers, available_cpus, remember_stop_signals, take_early_signal
 
 STOP_SIGNALS = (signal.SIGTERM, signal.SIGINT)
+MAX_BODY_BYTES = 64 * 1024
 _log = EventLog("server")
 
 
@@ -69,7 +70,8 @@ async def serve(config: Config, config_path: str, sockets: list[socket.socket], 
     """Serve on `sockets` until SIGTERM or SIGINT, then stop gracefully; the exit code."""
     state = AppState.create(config)
     app = make_app(config, state)
-    server = TrackingHTTPServer(app, active=state.active_requests)
+    # Every route is a GET without a body: refuse big uploads instead of buffering 100 MB (Tornado's default).
+    server = TrackingHTTPServer(app, active=state.active_requests, max_body_size=MAX_BODY_BYTES)
     watcher = ConfigWatcher(config_path, state, os.environ)
     loop = asyncio.get_running_loop()
     stop = asyncio.Event()
