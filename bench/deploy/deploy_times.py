@@ -28,6 +28,9 @@ REPO = pathlib.Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(REPO / "tests/load"))
 from load_registry import Registry, registry_password, split_image  # noqa: E402
 
+sys.path.insert(0, str(REPO / "bench/deploy"))
+from chart_equivalence import differences  # noqa: E402
+
 BIN = pathlib.Path(sys.executable).parent
 KUBECONFIG = "/etc/kubernetes/admin.conf"
 KUBECTL = "/opt/cloudnative/bin/kubectl" if os.path.exists("/opt/cloudnative/bin/kubectl") else "kubectl"
@@ -254,6 +257,11 @@ def main() -> int:
     )
     args = parser.parse_args()
 
+    if not HELM.exists():
+        raise SystemExit(f"no helm at {HELM}: run bench/deploy/build-helm.sh")
+    problems = differences()
+    if problems:
+        raise SystemExit("bench/chart is not equivalent to render.yml:\n" + "\n".join(problems))
     image = json.loads(kubectl("-n", PROD_NS, "get", "deployment", "httpserver", "-o", "json"))["spec"][
         "template"
     ]["spec"]["containers"][0]["image"]

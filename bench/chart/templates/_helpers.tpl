@@ -1,3 +1,9 @@
+{{/* A float as YAML keeps it: 5 -> 5.0 (the app's config wants floats for the timeouts). */}}
+{{- define "httpserver.float" -}}
+{{- $s := . | float64 | toString -}}
+{{- if contains "." $s }}{{ $s }}{{ else }}{{ $s }}.0{{ end -}}
+{{- end -}}
+
 {{- define "httpserver.selector" -}}
 app.kubernetes.io/name: {{ .Values.name }}
 app.kubernetes.io/instance: {{ .Values.name }}-{{ .Values.env }}
@@ -18,8 +24,8 @@ cache: {{ .Values.config.cache }}
 cache_size: {{ .Values.config.cache_size | int }}
 log_level: {{ .Values.config.log_level }}
 version: {{ .Values.config.version | toString | quote }}
-drain_seconds: {{ .Values.config.drain_seconds | float64 }}
-shutdown_timeout_seconds: {{ .Values.config.shutdown_timeout_seconds | float64 }}
+drain_seconds: {{ include "httpserver.float" .Values.config.drain_seconds }}
+shutdown_timeout_seconds: {{ include "httpserver.float" .Values.config.shutdown_timeout_seconds }}
 processes: {{ .Values.config.processes | int }}
 {{- end -}}
 
