@@ -8,76 +8,12 @@ checked too.
 from __future__ import annotations
 
 import json
-import shutil
-import subprocess
-from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pytest
 import yaml
-
-ROOT = Path(__file__).resolve().parents[2]
-ANSIBLE_PLAYBOOK = ROOT / ".venv" / "bin" / "ansible-playbook"
-KUBERNETES_VERSION = "v1.35.4"
-OPENAPI_CACHE = Path.home() / ".cache" / "cloudnative-httpserver" / "openapi" / KUBERNETES_VERSION
-ENVS = ("dev", "prod")
-FAKE_REGISTRY_PASSWORD = "manifest-test-password"
-
-
-@dataclass(frozen=True)
-class Rendered:
-    """One environment's rendered manifests: file name -> parsed object."""
-
-    env: str
-    directory: Path
-    objects: dict[str, dict[str, Any]]
-    git_heads: tuple[str, str]  # HEAD before and after the render (other work may commit meanwhile)
-
-    def kind(self, kind: str, name: str | None = None) -> dict[str, Any]:
-        found = [
-            o for o in self.objects.values() if o["kind"] == kind and name in (None, o["metadata"]["name"])
-        ]
-        assert len(found) == 1, f"{self.env}: expected one {kind} {name or ''}, found {len(found)}"
-        return found[0]
-
-
-def run_playbook(
-    playbook: str, inventory: str, *extra: str, check: bool = True
-) -> subprocess.CompletedProcess:
-    """Run a playbook of this repository and return the finished process."""
-    assert ANSIBLE_PLAYBOOK.exists(), f"{ANSIBLE_PLAYBOOK} is missing: run scripts/bootstrap-python.sh"
-    cmd = [str(ANSIBLE_PLAYBOOK), f"playbooks/{playbook}", "-i", f"inventories/{inventory}", *extra]
-    proc = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=300)
-    if check:
-        assert proc.returncode == 0, f"{' '.join(cmd)} failed:\n{proc.stdout[-4000:]}\n{proc.stderr[-2000:]}"
-    return proc
-
-
-def git_head() -> str:
-    return subprocess.run(
-        ["git", "rev-parse", "--short=7", "HEAD"], cwd=ROOT, capture_output=True, text=True, check=True
-    ).stdout.strip()
-
-
-def render(env: str, out: Path, tls_dir: Path, *extra: str) -> Rendered:
-    head = git_head()
-    run_playbook(
-        "render.yml",
-        env,
-        "-e",
-        f"render_dir={out}",
-        "-e",
-        "render_secrets=true",
-        "-e",
-        f"tls_dir={tls_dir}",
-        "-e",
-        f"cloudnative_registry_password={FAKE_REGISTRY_PASSWORD}",
-        *extra,
-    )
-    objects = {p.name: yaml.safe_load(p.read_text()) for p in sorted(out.glob("*.yaml"))}
-    return Rendered(env, out, objects, (head, git_head()))
+from rendering import ENVS, OPENAPI_CACHE, ROOT, Rendered, fetch_openapi, render
 
 
 @pytest.fixture(scope="session")
@@ -105,29 +41,6 @@ def group_vars() -> dict[str, dict[str, Any]]:
     }
 
 
-def fetch_openapi(dest: Path) -> None:
-    """Copy the OpenAPI v3 spec files out of the k8s.io/kubernetes module source (Go module proxy)."""
-    go = shutil.which("go")
-    assert go, "the Kubernetes OpenAPI schemas are not cached and `go` is missing to fetch them"
-    proc = subprocess.run(
-        [go, "mod", "download", "-json", f"k8s.io/kubernetes@{KUBERNETES_VERSION}"],
-        capture_output=True,
-        text=True,
-        timeout=900,
-        cwd="/tmp",
-    )
-    assert proc.returncode == 0, f"go mod download failed: {proc.stderr[-2000:]}"
-    source = Path(json.loads(proc.stdout)["Dir"]) / "api" / "openapi-spec" / "v3"
-    files = sorted(source.glob("*.json"))
-    assert files, f"no OpenAPI v3 files under {source}"
-    partial = dest.with_name(dest.name + ".partial")
-    shutil.rmtree(partial, ignore_errors=True)
-    partial.mkdir(parents=True)
-    for f in files:
-        shutil.copy(f, partial / f.name)
-    partial.rename(dest)
-
-
 @pytest.fixture(scope="session")
 def openapi_schemas() -> dict[str, Any]:
     """All component schemas of Kubernetes' OpenAPI v3 spec, merged into one name -> schema map."""
@@ -137,16 +50,3 @@ def openapi_schemas() -> dict[str, Any]:
     for f in sorted(OPENAPI_CACHE.glob("*.json")):
         schemas.update(json.loads(f.read_text()).get("components", {}).get("schemas", {}))
     return schemas
-
-
-def iter_leaves(value: Any, path: str = "") -> Iterator[tuple[str, Any]]:
-    """Flatten nested dicts and lists into (path, leaf) pairs; list items are keyed by their `name`."""
-    if isinstance(value, dict):
-        for key, item in value.items():
-            yield from iter_leaves(item, f"{path}.{key}" if path else str(key))
-    elif isinstance(value, list):
-        for i, item in enumerate(value):
-            key = item.get("name", i) if isinstance(item, dict) else i
-            yield from iter_leaves(item, f"{path}[{key}]")
-    else:
-        yield path, value

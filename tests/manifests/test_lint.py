@@ -1,5 +1,5 @@
-"""Static checks the suite enforces: every playbook passes --syntax-check, ansible-lint (production profile) is
-clean on the collection, and ruff is clean on the Python code."""
+"""Static checks the suite enforces: every playbook passes --syntax-check, ansible-lint (production
+profile) is clean on the collection, and ruff is clean on the Python code."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import subprocess
 from pathlib import Path
 
 import pytest
-from conftest import ROOT
+from rendering import ROOT
 
 BIN = ROOT / ".venv" / "bin"
 PLAYBOOKS = sorted(

@@ -10,8 +10,8 @@ import re
 
 import pytest
 import yaml
-from conftest import ENVS, FAKE_REGISTRY_PASSWORD, ROOT, iter_leaves
 from cryptography import x509
+from rendering import ENVS, FAKE_REGISTRY_PASSWORD, ROOT, iter_leaves
 
 REGISTRY = "registry.cloudnative:5000"
 CONFIG_KEYS = {

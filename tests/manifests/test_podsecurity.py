@@ -5,8 +5,8 @@ from __future__ import annotations
 import copy
 
 import pytest
-from conftest import ENVS
 from podsecurity import violations
+from rendering import ENVS
 
 
 @pytest.mark.parametrize("env", ENVS)

@@ -5,8 +5,8 @@ from __future__ import annotations
 import copy
 
 import pytest
-from conftest import ENVS
 from k8s_schema import SchemaSet
+from rendering import ENVS
 
 
 @pytest.fixture(scope="session")
