@@ -50,7 +50,10 @@ def wait_for(predicate: Callable[[], object], timeout: float, interval: float = 
 
 def kubectl(*args: str, input_text: str | None = None, check: bool = True, timeout: float = 60):
     """Run kubectl with the admin kubeconfig; return the CompletedProcess (text)."""
-    binary = shutil.which("kubectl") or str(BIN_DIR / "kubectl")
+    # The cluster's own kubectl first: another one on PATH may be minor versions away.
+    binary = (
+        str(BIN_DIR / "kubectl") if (BIN_DIR / "kubectl").is_file() else shutil.which("kubectl") or "kubectl"
+    )
     proc = subprocess.run(
         [binary, f"--kubeconfig={KUBECONFIG}", *args],
         input=input_text,
