@@ -19,14 +19,14 @@ if [ "${FORCE:-0}" != 1 ] && docker image inspect "$image" >/dev/null 2>&1; then
   exit 0
 fi
 
-runtime_unneeded="apt libapt-pkg6.0 gpgv debian-archive-keyring e2fsprogs libext2fs2 libss2 logsave
+runtime_unneeded=(apt libapt-pkg6.0 gpgv debian-archive-keyring e2fsprogs libext2fs2 libss2 logsave
   util-linux libsmartcols1 mount libblkid1 libmount1 login passwd libpam-modules libpam-modules-bin
   libpam-runtime libpam0g libsemanage2 libsemanage-common libsepol2 libgnutls30 libp11-kit0 libtasn1-6
   libnettle8 libhogweed6 libunistring2 libidn2-0 libsystemd0 libudev1 libgcrypt20 libgpg-error0 liblz4-1
   libstdc++6 libaudit1 libaudit-common libcap-ng0 libtirpc3 libtirpc-common libnsl2 libgssapi-krb5-2
   libkrb5-3 libk5crypto3 libkrb5support0 libkeyutils1 libcom-err2 libdb5.3 libsqlite3-0 libreadline8
-  readline-common libncursesw6 ncurses-bin sensible-utils hostname tzdata"
-runtime_unneeded_last="adduser debconf perl-base"
+  readline-common libncursesw6 ncurses-bin sensible-utils hostname tzdata)
+runtime_unneeded_last=(adduser debconf perl-base)
 # The stdlib modules Tornado, prometheus_client, PyYAML and the app import; checked after the purge.
 stdlib_check="import asyncio, ssl, json, uuid, logging, decimal, http.client, email.utils, zlib, hashlib, \
 socket, select, signal, secrets, urllib.parse, ctypes, concurrent.futures, multiprocessing, venv"
@@ -60,9 +60,9 @@ if [ ! -s "$tarball" ]; then
   # A runtime image needs neither a package manager nor logins, PAM, Kerberos, perl or the disk tools.
   # Removed with dpkg (so its database stays true); debconf and perl go last, others' scripts use them.
   say "removing packages a Python service never uses"
-  dpkg --root="$rootfs" --force-remove-essential --force-depends --purge $runtime_unneeded \
+  dpkg --root="$rootfs" --force-remove-essential --force-depends --purge "${runtime_unneeded[@]}" \
     >"$work/purge.log" 2>&1 || { tail -n 30 "$work/purge.log" >&2; exit 1; }
-  dpkg --root="$rootfs" --force-remove-essential --force-depends --purge $runtime_unneeded_last \
+  dpkg --root="$rootfs" --force-remove-essential --force-depends --purge "${runtime_unneeded_last[@]}" \
     >>"$work/purge.log" 2>&1 || { tail -n 30 "$work/purge.log" >&2; exit 1; }
   chroot "$rootfs" /usr/bin/python3 -c "$stdlib_check" \
     || { echo "build-base-image: python3 is broken after the purge" >&2; exit 1; }

@@ -22,5 +22,5 @@ with open("app/pyproject.toml", "rb") as f:
   --implementation cp --python-version 3.11 --abi cp311 --abi abi3 --abi none \
   --platform manylinux_2_17_x86_64 --platform manylinux2014_x86_64 --platform any \
   "pip==$pip_version" "${deps[@]}"
-echo "build-wheels: $(ls "$out" | wc -l) wheels in $out:"
-ls -1 "$out" | sed 's/^/  /'
+echo "build-wheels: wheels in $out:"
+find "$out" -name '*.whl' -printf '  %f\n' | sort
