@@ -82,6 +82,8 @@ if [ ! -s "$tarball" ]; then
   echo "$mirror $suite" >"$rootfs/etc/cloudnative-base-mirror"
   tar --numeric-owner -C "$rootfs" -cf "$tarball.tmp" .
   mv "$tarball.tmp" "$tarball"
+  # Rootfs tarballs of earlier versions of this script are stale now.
+  find "$cache_dir" -maxdepth 1 -name "python-base-$suite-*.tar" ! -path "$tarball" -delete
   say "cached rootfs $tarball ($(du -h "$tarball" | cut -f1))"
 else
   say "reusing cached rootfs $tarball"
