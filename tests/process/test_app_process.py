@@ -305,3 +305,31 @@ def test_a_huge_upload_is_refused_without_harm(servers: list[Server], tmp_path: 
     assert b" 200 " not in answer
     assert server.get("/dev/healthz")[0] == 200
     assert server.proc.poll() is None
+
+
+def test_config_file_changes_apply_without_restart(servers: list[Server], tmp_path: Path) -> None:
+    server = start(servers, tmp_path, max_n=1000)
+    assert server.get("/dev/fibo?n=500")[0] == 200
+    pid = server.proc.pid
+    text = server.config_path.read_text().replace("max_n: 1000", "max_n: 400").replace('"INFO"', '"WARNING"')
+    replacement = server.config_path.with_suffix(".new")
+    replacement.write_text(text)
+    replacement.replace(server.config_path)  # a new inode, as a ConfigMap update gives
+    deadline = time.monotonic() + 10
+    while server.get("/dev/fibo?n=500")[0] != 422:
+        assert time.monotonic() < deadline, f"new max_n not applied: {server.output()}"
+        time.sleep(0.1)
+    assert server.proc.pid == pid and server.proc.poll() is None
+    reloaded = next(line for line in server.logs() if line["message"] == "config reloaded")
+    assert reloaded["changed"] == {"log_level": "WARNING", "max_n": 400}
+    # WARNING hides request lines from now on; a broken file is logged and the service keeps going.
+    lines_before = len(server.logs())
+    server.config_path.write_text("env: dev\nmax_n: lots\n")
+    deadline = time.monotonic() + 10
+    while not any(line["level"] == "ERROR" for line in server.logs()[lines_before:]):
+        assert time.monotonic() < deadline, f"broken config not reported: {server.output()}"
+        time.sleep(0.1)
+    error = next(line for line in server.logs()[lines_before:] if line["level"] == "ERROR")
+    assert (error["key"], error["file"]) == ("max_n", str(server.config_path))
+    assert server.get("/dev/fibo?n=400")[0] == 200
+    assert server.get("/dev/fibo?n=401")[0] == 422

@@ -179,3 +179,18 @@ class TestReloadWhileServing(ServiceTestCase):
                 assert reloaded and reloaded[0]["changed"] == {"max_n": 400, "log_level": "INFO"}
             finally:
                 watcher.stop()
+
+
+@pytest.mark.parametrize(("before", "after"), [("INFO", "ERROR"), ("ERROR", "DEBUG")])
+def test_the_reload_line_shows_whichever_way_the_level_moves(
+    tmp_path: Path, logs: io.StringIO, before: str, after: str
+) -> None:
+    path = tmp_path / "config.yaml"
+    path.write_text(BASE.replace("DEBUG", before))
+    _state, watcher = watch(path)
+    logging.getLogger().setLevel(before)
+    path.write_text(BASE.replace("DEBUG", after))
+    assert watcher.check() is True
+    reloaded = [line for line in lines(logs) if line["message"] == "config reloaded"]
+    assert [line["changed"] for line in reloaded] == [{"log_level": after}]
+    assert logging.getLogger().level == logging.getLevelName(after)

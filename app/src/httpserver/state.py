@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from httpserver.config import Config
+from httpserver.config import LOG_LEVELS, Config
 from httpserver.fibo import LRUCache, fibonacci, render_result
 from httpserver.logs import EventLog, set_level
 from httpserver.metrics import Metrics
@@ -79,13 +79,17 @@ class AppState:
             if key not in LIVE_KEYS and getattr(new, key) != getattr(old, key)
         )
         self.config = old.replace(**changed)
-        if "log_level" in changed:
-            set_level(new.log_level)
         if "cache" in changed or "cache_size" in changed:
             self.fibo.configure(new.cache, new.cache_size)
+        # The reload is logged under the more verbose of the two levels, so a quieter level still shows it.
+        quieter = "log_level" in changed and LOG_LEVELS.index(new.log_level) > LOG_LEVELS.index(old.log_level)
+        if "log_level" in changed and not quieter:
+            set_level(new.log_level)
         if changed:
             self.log.info("config reloaded", file=source, changed=changed)
         if kept:
             self.log.warning(
                 "config keys changed that need a restart; keeping the running values", file=source, keys=kept
             )
+        if quieter:
+            set_level(new.log_level)
