@@ -1,17 +1,23 @@
 """Prometheus metrics, one registry per application (so tests can build many apps).
 
-The per-request numbers (requests by route/method/status, the latency histogram) are plain counters in
-RequestStats, turned into Prometheus families only when /metrics is scraped: recording a request costs a
-few dict and list operations instead of prometheus_client's locked value updates."""
+The per-request numbers (requests by route/method/status, the latency histogram, the Fibonacci cache's
+hits and misses) are plain numbers in RequestStats and CacheStats, turned into Prometheus families only
+when /metrics is scraped: recording costs a few dict and list operations instead of prometheus_client's
+locked value updates."""
 
 from __future__ import annotations
 
 from bisect import bisect_left
 from collections.abc import Iterator
 
-from prometheus_client import CollectorRegistry, Counter, Gauge, generate_latest
+from prometheus_client import CollectorRegistry, Gauge, generate_latest
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
-from prometheus_client.metrics_core import CounterMetricFamily, HistogramMetricFamily, Metric
+from prometheus_client.metrics_core import (
+    CounterMetricFamily,
+    GaugeMetricFamily,
+    HistogramMetricFamily,
+    Metric,
+)
 from prometheus_client.registry import Collector
 
 LATENCY_BUCKETS = (0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0)
@@ -58,6 +64,24 @@ class RequestStats(Collector):
         yield latency
 
 
+class CacheStats(Collector):
+    """Fibonacci cache hits, misses and size, kept as plain numbers like RequestStats."""
+
+    def __init__(self) -> None:
+        self.hits = 0
+        self.misses = 0
+        self.entries = 0
+
+    def collect(self) -> Iterator[Metric]:
+        yield CounterMetricFamily("httpserver_fibo_cache_hits", "Fibonacci cache hits.", value=self.hits)
+        yield CounterMetricFamily(
+            "httpserver_fibo_cache_misses", "Fibonacci cache misses.", value=self.misses
+        )
+        yield GaugeMetricFamily(
+            "httpserver_fibo_cache_entries", "Entries in the Fibonacci cache.", self.entries
+        )
+
+
 def _bound_text(bound: float) -> str:
     return "+Inf" if bound == float("inf") else repr(float(bound))
 
@@ -75,15 +99,8 @@ class Metrics:
         self.in_flight = Gauge(
             "httpserver_requests_in_flight", "Requests being handled now.", registry=self.registry
         )
-        self.cache_hits = Counter(
-            "httpserver_fibo_cache_hits", "Fibonacci cache hits.", registry=self.registry
-        )
-        self.cache_misses = Counter(
-            "httpserver_fibo_cache_misses", "Fibonacci cache misses.", registry=self.registry
-        )
-        self.cache_entries = Gauge(
-            "httpserver_fibo_cache_entries", "Entries in the Fibonacci cache.", registry=self.registry
-        )
+        self.cache = CacheStats()
+        self.registry.register(self.cache)
         self.info = Gauge(
             "httpserver_build_info",
             "Always 1; labels say the version and env.",

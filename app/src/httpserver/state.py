@@ -19,7 +19,7 @@ class FiboService:
     def __init__(self, cache: bool, cache_size: int, metrics: Metrics) -> None:
         self.enabled = cache
         self.cache: LRUCache[int, bytes] = LRUCache(cache_size)
-        self._metrics = metrics
+        self._stats = metrics.cache
         self._log = EventLog("fibo")
 
     def configure(self, cache: bool, cache_size: int) -> None:
@@ -27,20 +27,21 @@ class FiboService:
         self.cache.resize(cache_size)
         if not cache:
             self.cache.clear()
-        self._metrics.cache_entries.set(len(self.cache))
+        self._stats.entries = len(self.cache)
 
     def body(self, n: int) -> bytes:
         if not self.enabled:
             return render_result(fibonacci(n))
+        stats = self._stats
         body = self.cache.get(n)
         if body is not None:
-            self._metrics.cache_hits.inc()
+            stats.hits += 1
             return body
-        self._metrics.cache_misses.inc()
+        stats.misses += 1
         self._log.debug("cache miss", n=n)
         body = render_result(fibonacci(n))
         self.cache.put(n, body)
-        self._metrics.cache_entries.set(len(self.cache))
+        stats.entries = len(self.cache)
         self._log.debug("cache store", n=n, digits=len(body) - 12, entries=len(self.cache))
         return body
 
