@@ -1,0 +1,198 @@
+"""End-to-end checks of the deploy collection on the real cluster: site.yml deploys dev and prod, both answer
+over HTTPS through the ingress with the generated CA, log levels differ, a rerun changes nothing, a config
+change reaches the pods, and a rollout that cannot complete is rolled back while the old version serves.
+
+Every request goes to https://cloudnative (127.0.0.1, the ingress). Needs the cluster (playbooks/cluster.yml)
+and the registry; without them the fixtures fail with the reason.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import subprocess
+import threading
+import time
+from collections import Counter
+from pathlib import Path
+
+import pytest
+import requests
+
+ROOT = Path(__file__).resolve().parents[2]
+ANSIBLE_PLAYBOOK = ROOT / ".venv" / "bin" / "ansible-playbook"
+KUBECONFIG = "/etc/kubernetes/admin.conf"
+CA = "/etc/cloudnative/tls/ca.crt"
+BASE = "https://cloudnative"
+
+
+def site(env: str, *extra: str, timeout: int = 900) -> subprocess.CompletedProcess:
+    """Run playbooks/site.yml for one environment; returns the finished process (never raises on failure)."""
+    return subprocess.run(
+        [str(ANSIBLE_PLAYBOOK), "playbooks/site.yml", "-i", f"inventories/{env}", *extra],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
+
+
+def recap_changed(proc: subprocess.CompletedProcess) -> int:
+    match = re.search(r"localhost\s+:\s+ok=\d+\s+changed=(\d+)", proc.stdout)
+    assert match, f"no PLAY RECAP in the output:\n{proc.stdout[-3000:]}"
+    return int(match.group(1))
+
+
+def kubectl(*args: str) -> str:
+    proc = subprocess.run(
+        ["kubectl", f"--kubeconfig={KUBECONFIG}", *args], capture_output=True, text=True, timeout=60
+    )
+    assert proc.returncode == 0, f"kubectl {' '.join(args)}: {proc.stderr}"
+    return proc.stdout
+
+
+def get(path: str) -> requests.Response:
+    return requests.get(f"{BASE}{path}", verify=CA, timeout=10)
+
+
+class Poller:
+    """Sends GET requests in a background thread until stopped; counts every outcome."""
+
+    def __init__(self, path: str, interval: float = 0.1) -> None:
+        self.path, self.interval = path, interval
+        self.outcomes: Counter[str] = Counter()
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def _run(self) -> None:
+        session = requests.Session()
+        deadline = time.monotonic() + 1200  # bounded even if never stopped
+        while not self._stop.is_set() and time.monotonic() < deadline:
+            try:
+                status = session.get(f"{BASE}{self.path}", verify=CA, timeout=5).status_code
+                self.outcomes[str(status)] += 1
+            except requests.RequestException as error:
+                self.outcomes[type(error).__name__] += 1
+            time.sleep(self.interval)
+
+    def __enter__(self) -> Poller:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join(timeout=30)
+
+    @property
+    def failures(self) -> dict[str, int]:
+        return {k: v for k, v in self.outcomes.items() if k != "200"}
+
+
+def deployment(env: str) -> dict:
+    return json.loads(kubectl("-n", f"cloudnative-{env}", "get", "deployment", "httpserver", "-o", "json"))
+
+
+def assert_rollout_complete(env: str) -> None:
+    d = deployment(env)
+    want = d["spec"]["replicas"]
+    s = d["status"]
+    assert s.get("observedGeneration") == d["metadata"]["generation"], s
+    assert s.get("updatedReplicas") == s.get("readyReplicas") == s.get("availableReplicas") == want, s
+
+
+@pytest.fixture(scope="module")
+def deployed(core_v1) -> dict[str, subprocess.CompletedProcess]:
+    """Both environments deployed by site.yml (without a cluster, core_v1 fails first with the reason)."""
+    runs = {}
+    for env in ("dev", "prod"):
+        proc = site(env)
+        assert proc.returncode == 0, (
+            f"site.yml for {env} failed:\n{proc.stdout[-5000:]}\n{proc.stderr[-2000:]}"
+        )
+        runs[env] = proc
+    return runs
+
+
+@pytest.mark.parametrize("env", ["dev", "prod"])
+def test_fibo_answers_55_over_https_through_the_ingress(deployed, env):
+    response = get(f"/{env}/fibo?n=10")
+    assert response.status_code == 200, response.text
+    assert response.json() == {"result": 55}
+
+
+@pytest.mark.parametrize("env", ["dev", "prod"])
+def test_rollout_is_complete_and_the_play_says_how_to_reach_it(deployed, env):
+    assert_rollout_complete(env)
+    assert f"curl --cacert {CA} {BASE}/{env}/fibo?n=10" in deployed[env].stdout
+
+
+def test_dev_logs_debug_lines_and_prod_does_not(deployed):
+    n = 1000 + int(time.time()) % 5000  # a value not asked for before: a cache miss, logged at DEBUG
+    for env in ("dev", "prod"):
+        assert get(f"/{env}/fibo?n={n}").status_code == 200
+    logs = {
+        env: kubectl(
+            "-n", f"cloudnative-{env}", "logs", "-l", "app.kubernetes.io/name=httpserver", "--tail=-1"
+        )
+        for env in ("dev", "prod")
+    }
+    assert "DEBUG" in logs["dev"], logs["dev"][-2000:]
+    assert "DEBUG" not in logs["prod"], [line for line in logs["prod"].splitlines() if "DEBUG" in line][:5]
+    assert "INFO" in logs["prod"]
+
+
+def test_second_run_changes_nothing(deployed):
+    proc = site("dev")
+    assert proc.returncode == 0, proc.stdout[-4000:]
+    assert recap_changed(proc) == 0, proc.stdout[-4000:]
+
+
+def test_config_change_reaches_the_pods_by_a_rolling_update(deployed):
+    before = get("/dev/fibo?n=60")
+    assert before.status_code == 200, before.text
+    old_config = deployment("dev")["spec"]["template"]["spec"]["volumes"][0]["configMap"]["name"]
+    with Poller("/dev/healthz") as poller:
+        changed = site("dev", "-e", "config_max_n=50")
+    try:
+        assert changed.returncode == 0, changed.stdout[-4000:]
+        new_config = deployment("dev")["spec"]["template"]["spec"]["volumes"][0]["configMap"]["name"]
+        assert new_config != old_config
+        assert_rollout_complete("dev")
+        over = get("/dev/fibo?n=60")
+        assert over.status_code == 422 and "max_n=50" in over.text, over.text
+        assert not poller.failures, f"requests failed during the config rollout: {dict(poller.outcomes)}"
+    finally:
+        restored = site("dev")
+    assert restored.returncode == 0, restored.stdout[-4000:]
+    assert get("/dev/fibo?n=60").status_code == 200
+
+
+@pytest.mark.parametrize(
+    ("what", "extra", "cause"),
+    [
+        (
+            "an image tag that does not exist",
+            ("-e", "httpserver_image_tag=0.0.0-missing"),
+            r"ErrImagePull|ImagePullBackOff",
+        ),
+        ("a config value the app refuses", ("-e", "config_max_n=2000000"), r"max_n"),
+    ],
+    ids=["missing-image", "broken-config"],
+)
+def test_failed_rollout_is_rolled_back_while_the_old_version_serves(deployed, what, extra, cause):
+    before = deployment("prod")["spec"]["template"]["spec"]["containers"][0]["image"]
+    with Poller("/prod/fibo?n=10") as poller:
+        proc = site("prod", *extra, "-e", "deploy_rollout_timeout=45")
+    output = proc.stdout + proc.stderr
+    assert proc.returncode != 0, f"site.yml succeeded with {what}:\n{proc.stdout[-3000:]}"
+    assert "did not complete within 45s" in output, output[-5000:]
+    assert re.search(r"Pod httpserver-[a-z0-9]+-[a-z0-9]+ not ready", output), output[-5000:]
+    assert re.search(cause, output), f"the failure does not name the cause ({cause}):\n{output[-5000:]}"
+    assert f"Rolled back to {before}" in output, output[-5000:]
+    assert deployment("prod")["spec"]["template"]["spec"]["containers"][0]["image"] == before
+    assert_rollout_complete("prod")
+    assert poller.outcomes["200"] > 100, dict(poller.outcomes)
+    assert not poller.failures, (
+        f"requests failed while {what} was rolled out and back: {dict(poller.outcomes)}"
+    )
+    assert get("/prod/fibo?n=10").json() == {"result": 55}
