@@ -16,9 +16,15 @@ for root in "${roots[@]}"; do
   # Field 5 of mountinfo is the mount point; unmount the deepest first.
   awk -v root="$root" '$5 == root || index($5, root "/") == 1 {print $5}' /proc/self/mountinfo \
     | sort -r | while read -r mnt; do
-      mnt=$(printf '%b' "$mnt")
+      mnt=${mnt//\\040/ }
       if umount "$mnt" 2>/dev/null || umount -l "$mnt"; then echo "removed mount $mnt"; fi
     done
+done
+
+# Network namespace files the CRI bind-mounted for pods (now unmounted) stay as empty files.
+for netns in /run/netns/cni-*; do
+  [ -e "$netns" ] || continue
+  rm -f "$netns" && echo "removed netns file $netns"
 done
 
 for cmd in iptables ip6tables; do
