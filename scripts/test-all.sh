@@ -1,0 +1,40 @@
+#!/usr/bin/env bash
+# `make test`: every level of test, fastest first, each stage timed. The end-to-end levels bring up (or
+# reuse) the Docker Engine, registry, cluster and both deployments they need, through the same playbooks a
+# user runs. Every stage runs even when an earlier one failed, except those that need what failed; the
+# exit status is non-zero if any stage failed.
+set -uo pipefail
+cd "$(dirname "$0")/.."
+export ANSIBLE_FORCE_COLOR=0 PY_COLORS=0
+venv=.venv
+failed=()
+
+stage() {
+  local name=$1; shift
+  if scripts/stage.sh "$name" "$@"; then return 0; fi
+  failed+=("$name")
+  return 1
+}
+
+stage lint make --no-print-directory lint
+stage unit "$venv/bin/pytest" -q tests/unit
+stage manifests "$venv/bin/pytest" -q tests/manifests
+stage process "$venv/bin/pytest" -q tests/process
+
+# Everything below needs the cluster and the deployments: `make up`, staged.
+if stage cluster-up "$venv/bin/ansible-playbook" playbooks/cluster.yml -i inventories/dev; then
+  stage image "$venv/bin/pytest" -q tests/image
+  stage deploy-dev "$venv/bin/ansible-playbook" playbooks/site.yml -i inventories/dev
+  stage deploy-prod "$venv/bin/ansible-playbook" playbooks/site.yml -i inventories/prod
+  stage e2e "$venv/bin/pytest" -q tests/e2e
+  stage load "$venv/bin/pytest" -q tests/load
+  stage molecule-default "$venv/bin/molecule" test -s default
+  # Last, since its destroy step tears the cluster down and proves nothing is left behind.
+  stage molecule-cluster "$venv/bin/molecule" test -s cluster
+fi
+
+if [ ${#failed[@]} -gt 0 ]; then
+  echo "FAILED stages: ${failed[*]}"
+  exit 1
+fi
+echo "All stages passed."
