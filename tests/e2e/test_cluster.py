@@ -67,23 +67,28 @@ def test_pod_is_reachable_from_the_host_through_its_cluster_ip(
 def test_cluster_dns_resolves_a_service_name_inside_a_pod(core_v1, namespace, busybox_image, pull_secret):
     cluster_ip = serve_hello(core_v1, namespace, busybox_image, pull_secret, "hello-by-name")
     fqdn = f"hello.{namespace}.svc.cluster.local"
-    # nslookup shows the answer; wget by the short name also goes through the pod's search path.
-    command = ["sh", "-c", f"nslookup {fqdn} && wget -q -T 5 -O - http://hello/"]
+    # busybox's nslookup asks the pod's nameserver itself; its wget crashes resolving under static glibc, so
+    # nc fetches from the address nslookup returned: DNS answer and Service routing, both from inside a pod.
+    script = (
+        f"cat /etc/resolv.conf; nslookup {fqdn} | tee /tmp/answer; "
+        "ip=$(awk '/^Address: /{print $2}' /tmp/answer | tail -n 1); "
+        'echo "fetching $ip"; printf "GET / HTTP/1.0\\r\\n\\r\\n" | nc -w 5 "$ip" 80'
+    )
     core_v1.create_namespaced_pod(
-        namespace, busybox_pod("client", busybox_image, pull_secret, command, restart="Never")
+        namespace, busybox_pod("client", busybox_image, pull_secret, ["sh", "-c", script], restart="Never")
     )
-    phase = wait_for(
-        lambda: (
-            pod_phase(core_v1, namespace, "client") in ("Succeeded", "Failed")
-            and pod_phase(core_v1, namespace, "client")
-        ),
-        120,
-        what="the DNS client pod to finish",
-    )
+
+    def finished():
+        phase = pod_phase(core_v1, namespace, "client")
+        return phase if phase in ("Succeeded", "Failed") else None
+
+    phase = wait_for(finished, 120, what="the DNS client pod to finish")
     logs = core_v1.read_namespaced_pod_log("client", namespace)
     assert phase == "Succeeded", f"client pod {phase}; its log:\n{logs}"
-    assert cluster_ip in logs, f"{fqdn} did not resolve to {cluster_ip}:\n{logs}"
-    assert "hello-by-name" in logs
+    assert "nameserver 10.96.0.10" in logs, f"the pod does not use the cluster DNS:\n{logs}"
+    assert f"search {namespace}.svc.cluster.local svc.cluster.local cluster.local" in logs, logs
+    assert f"Address: {cluster_ip}" in logs, f"{fqdn} did not resolve to {cluster_ip}:\n{logs}"
+    assert "hello-by-name" in logs, f"the Service did not answer at the resolved address:\n{logs}"
 
 
 def self_signed(host: str) -> tuple[str, str]:
