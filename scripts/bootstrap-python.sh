@@ -9,6 +9,10 @@ venv="${XDG_CACHE_HOME:-$HOME/.cache}/cloudnative-httpserver/venv-$key"
 if [ ! -x "$venv/bin/ansible-playbook" ] || [ ! -f "$venv/.complete" ]; then
   echo "bootstrap: creating $venv"
   rm -rf "$venv"
+  if ! python3 -c 'import ensurepip' 2>/dev/null; then
+    # Debian splits venv support out of python3.
+    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq python3-venv
+  fi
   python3 -m venv "$venv"
   "$venv/bin/pip" install --quiet --upgrade pip
   "$venv/bin/pip" install --quiet -r requirements.txt
