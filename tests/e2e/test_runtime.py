@@ -117,6 +117,23 @@ def test_docker_engine_answers_with_overlay2_and_cgroupfs():
     assert data["CgroupDriver"] == "cgroupfs", data["CgroupDriver"]
 
 
+def test_docker_engine_runs_a_container_as_image_builds_do(tmp_path):
+    busybox = Path("/bin/busybox")
+    if not busybox.is_file():
+        pytest.fail(f"{busybox} is missing: apt-get install busybox-static", pytrace=False)
+    tag = f"cloudnative/e2e-runtime:{uuid.uuid4().hex[:8]}"
+    layer = tmp_path / "layer.tar"
+    subprocess.run(["tar", "-C", "/", "-cf", str(layer), "bin/busybox"], check=True, timeout=30)
+    imported = run("docker", "import", str(layer), tag)
+    assert imported.returncode == 0, f"docker import failed: {imported.stderr.strip()}"
+    try:
+        ran = run("docker", "run", "--rm", tag, "/bin/busybox", "echo", "built-here")
+        assert ran.returncode == 0, f"docker run failed: {ran.stderr.strip()}"
+        assert ran.stdout.strip() == "built-here"
+    finally:
+        run("docker", "rmi", "--force", tag)
+
+
 def test_cni_bridge_network_uses_the_pod_cidr_and_debian_plugins():
     if not CNI_CONFLIST.is_file():
         pytest.fail(f"{CNI_CONFLIST} is missing: run the container_runtime role", pytrace=False)
