@@ -11,11 +11,11 @@ and wall-clock profiles do not.
 Variants (`--variants`, comma-separated; default all):
   full           the app as configured for prod: INFO request logs, metrics, request ids, xheaders
   -logs          LOGLEVEL=WARNING: no request start/end lines
+  -startline     only the request start line left out (BaseHandler.initialize keeps its other work)
+  +batch10ms     log lines kept, but written every 10 ms instead of once per event-loop iteration
   -metrics       Metrics.observe_request does nothing
-  -xheaders      the HTTPServer built with xheaders=False (Tornado then skips is_valid_ip(), a
-                 getaddrinfo() call per request)
   -tracking      TrackingHTTPServer's per-request delegate wrapper left out
-  -uuid          a fixed request id instead of uuid4()
+  -uuid          a fixed request id instead of a new random one
   -all           all of the above
   bare-tornado   bench/peers/bare_tornado.py, the floor
 
@@ -53,10 +53,12 @@ from run_app_bench import (
 
 BENCH_DIR = Path(__file__).resolve().parent
 PYTHON = BENCH_DIR.parent / ".venv" / "bin" / "python"
-FEATURES = ("logs", "metrics", "xheaders", "tracking", "uuid")
+FEATURES = ("logs", "metrics", "tracking", "uuid")
 VARIANTS = {
     "full": (),
     **{f"-{f}": (f,) for f in FEATURES},
+    "-startline": ("startline",),
+    "+batch10ms": ("batch10ms",),
     "-all": FEATURES,
     "bare-tornado": None,
 }
@@ -81,27 +83,39 @@ def serve(drops: set[str], app_args: list[str]) -> int:
     import httpserver.metrics as metrics
     import httpserver.server as server
 
-    if "xheaders" in drops:
-        original = server.TrackingHTTPServer.initialize
-
-        def initialize(self, *args, **kwargs):  # type: ignore[no-untyped-def]
-            kwargs["xheaders"] = False
-            return original(self, *args, **kwargs)
-
-        server.TrackingHTTPServer.initialize = initialize  # type: ignore[method-assign]
     if "tracking" in drops:
         server.TrackingHTTPServer.start_request = HTTPServer.start_request  # type: ignore[method-assign]
     if "metrics" in drops:
-        metrics.Metrics.observe_request = lambda *args: None  # type: ignore[method-assign]
+        # observe_request may be a method or an attribute bound per instance: replace it after __init__.
+        original_init = metrics.Metrics.__init__
+
+        def init_without_observe(self, *args, **kwargs):  # type: ignore[no-untyped-def]
+            original_init(self, *args, **kwargs)
+            self.observe_request = lambda *_args: None
+
+        metrics.Metrics.__init__ = init_without_observe  # type: ignore[method-assign]
     if "uuid" in drops:
         fixed = "00000000-0000-4000-8000-000000000000"
+        handlers.new_request_id = lambda: fixed  # type: ignore[attr-defined]
+    if "startline" in drops:
 
-        class _FixedUUID:
-            @staticmethod
-            def uuid4() -> str:
-                return fixed
+        def initialize_without_start_line(self) -> None:  # type: ignore[no-untyped-def]
+            self.state = self.application.state
+            self._log_members = None
 
-        handlers.uuid = _FixedUUID  # type: ignore[assignment]
+        handlers.BaseHandler.initialize = initialize_without_start_line  # type: ignore[method-assign]
+    if "batch10ms" in drops:
+        import asyncio
+
+        import httpserver.logs as logs
+
+        def write_batched(self, line: str) -> None:  # type: ignore[no-untyped-def]
+            self._pending.append(line)
+            if not self._scheduled:
+                self._scheduled = True
+                asyncio.get_running_loop().call_later(0.01, self.flush)
+
+        logs.LineSink.write = write_batched  # type: ignore[method-assign]
     if "logs" in drops:
         os.environ["LOGLEVEL"] = "WARNING"
     return server.main(app_args)

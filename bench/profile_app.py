@@ -77,6 +77,24 @@ def wait_ready(port: int, proc: subprocess.Popen[bytes], timeout: float = 60) ->
     raise SystemExit(f"app not listening on {port} after {timeout} s")
 
 
+def own_time_by_place(stats: pstats.Stats) -> list[tuple[str, float]]:
+    """Each function's own time summed by package (httpserver, tornado, asyncio, ...), largest first."""
+    places: dict[str, float] = {}
+    for (filename, _line, name), (_cc, _nc, tottime, _ct, _callers) in stats.stats.items():  # type: ignore[attr-defined]
+        if filename == "~":
+            place = "built-ins and C methods (" + ("socket I/O" if "socket" in name else "other") + ")"
+        elif "/httpserver/" in filename:
+            place = "httpserver (the app): " + Path(filename).name
+        else:
+            parts = Path(filename).parts
+            marks = [i for i, part in enumerate(parts) if part in ("site-packages", "python3.11")]
+            anchor = marks[-1] if marks else None
+            place = parts[anchor + 1] if anchor is not None and anchor + 1 < len(parts) else filename
+            place = place.removesuffix(".py")
+        places[place] = places.get(place, 0.0) + tottime
+    return sorted(places.items(), key=lambda item: -item[1])
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -167,6 +185,12 @@ def main() -> int:
                 f"seconds profiled: {total:.2f}; requests finished: {requests}; "
                 f"{total / requests * 1e6 if requests else 0:.0f} us per request (with cProfile's overhead)\n"
             )
+            body.write("\nOwn time by where the code lives (share of all profiled time):\n")
+            for place, seconds in own_time_by_place(stats):
+                if seconds < total / 1000:
+                    break
+                body.write(f"  {seconds / total:6.1%}  {seconds:7.3f} s  {place}\n")
+            body.write("\n")
             stats.strip_dirs().sort_stats("tottime").print_stats(args.top)
             stats.sort_stats("cumulative").print_stats(args.top)
             text = body.getvalue()
