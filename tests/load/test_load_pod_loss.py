@@ -26,12 +26,14 @@ def test_deleting_a_pod_under_load_loses_no_request(steady: LoadEnv):
     with steady.recorder() as recorder, steady.load("/fibo?n=10", rate=RATE, duration=150) as gen:
         time.sleep(3)
         steady.cluster.delete_pod(victim)
-        wait_for(lambda: gone(steady, victim), 90, what=f"pod {victim} to be gone")
+        deleted = time.monotonic()
+        wait_for(lambda: gone(steady, victim), 90, interval=0.5, what=f"pod {victim} to be gone")
+        gone_after = time.monotonic() - deleted
         wait_for(steady.cluster.rollout_complete, 90, what="the Deployment to heal")
         time.sleep(3)
         gen.stop()
     result = gen.result
-    steady.save("pod-loss-delete", result, recorder, victim=victim)
+    steady.save("pod-loss-delete", result, recorder, victim=victim, pod_gone_after_s=round(gone_after, 1))
     assert result.failed == 0, result.describe_failures()
     assert_steady_rate(result, RATE)
     assert victim not in {p.metadata.name for p in steady.cluster.pods()}
