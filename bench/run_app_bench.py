@@ -408,6 +408,24 @@ def build_servers(workdir: Path, only: set[str] | None) -> list[Server]:
                 + "; log_level INFO, metrics, request ids"
                 + ("; uvloop via bench wrapper" if uv else ""),
             )
+    config = app_config(workdir, "app-np-reuseport", port, 0)
+    add(
+        name="app-np-reuseport",
+        label="app, 1 per core, SO_REUSEPORT per worker",
+        cpus=None,
+        processes=str(os.cpu_count()),
+        routes=prod,
+        argv=[
+            python,
+            str(BENCH_DIR / "peers" / "app_reuseport.py"),
+            "--config",
+            str(config),
+            "--address",
+            HOST,
+        ],
+        note="processes: 0 with one SO_REUSEPORT socket per worker (bench/peers/app_reuseport.py: "
+        "a probe of a suggested app change)",
+    )
     goserver = str(BIN_DIR / "goserver")
     add(
         name="go-1c",
@@ -555,6 +573,20 @@ def summarize(results: dict[str, Any], servers: list[Server]) -> None:
         ("app per core / Go all cores, /healthz", "app-np healthz", "go-all healthz", None, None),
         ("app scaling 2 procs / 1 proc, /healthz", "app-np healthz", "app-1p healthz", ">=", 1.8),
         ("app scaling 2 procs / 1 proc, /fibo?n=1000", "app-np fibo", "app-1p fibo", ">=", 1.8),
+        (
+            "app scaling 2 procs with SO_REUSEPORT / 1 proc, /healthz",
+            "app-np-reuseport healthz",
+            "app-1p healthz",
+            ">=",
+            1.8,
+        ),
+        (
+            "app scaling 2 procs with SO_REUSEPORT / 1 proc, /fibo?n=1000",
+            "app-np-reuseport fibo",
+            "app-1p fibo",
+            ">=",
+            1.8,
+        ),
         ("app uvloop / asyncio, 1 proc, /healthz", "app-1p-uvloop healthz", "app-1p healthz", None, None),
         ("app uvloop / asyncio, 1 proc, /fibo?n=1000", "app-1p-uvloop fibo", "app-1p fibo", None, None),
         (
@@ -745,7 +777,7 @@ def main() -> int:
     parser.add_argument(
         "--only",
         help=f"comma-separated server names, or 'all' (default: {','.join(DEFAULT_SERVERS)}; "
-        "also go-all and app-np-uvloop)",
+        "also go-all, app-np-uvloop and app-np-reuseport)",
     )
     parser.add_argument("--no-readme", action="store_true", help="do not rewrite bench/README.md")
     parser.add_argument(
