@@ -147,6 +147,16 @@ def test_second_run_changes_nothing(deployed):
     assert recap_changed(proc) == 0, proc.stdout[-4000:]
 
 
+def test_check_mode_reports_a_change_without_making_it(deployed):
+    before = deployment("dev")["metadata"]["generation"]
+    proc = site("dev", "--check", "--diff", "-e", "config_max_n=77")
+    assert proc.returncode == 0, proc.stdout[-4000:]
+    assert recap_changed(proc) >= 2, proc.stdout[-4000:]  # a new ConfigMap and the Deployment using it
+    assert "max_n: 77" in proc.stdout
+    assert deployment("dev")["metadata"]["generation"] == before
+    assert get("/dev/fibo?n=100").status_code == 200
+
+
 def test_config_change_reaches_the_pods_by_a_rolling_update(deployed):
     before = get("/dev/fibo?n=60")
     assert before.status_code == 200, before.text
