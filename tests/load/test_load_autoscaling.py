@@ -9,7 +9,7 @@ import pytest
 from load_env import LoadEnv
 from load_k8s import wait_for
 
-pytestmark = pytest.mark.timeout(720)
+pytestmark = pytest.mark.timeout(720, func_only=True)
 
 # Cache off (test inventory): each /fibo?n=100000 costs tens of ms of CPU, so 10/s is most of a core,
 # several times the pods' 100m CPU request.

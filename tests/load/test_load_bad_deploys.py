@@ -13,7 +13,7 @@ from load_k8s import wait_for
 from load_registry import Registry, registry_password, split_image
 
 RATE = 100
-pytestmark = pytest.mark.timeout(600)
+pytestmark = pytest.mark.timeout(600, func_only=True)
 
 
 def bad_deploy_under_load(env: LoadEnv, changes: dict, name: str, inventory: pathlib.Path = TEST_INVENTORY):

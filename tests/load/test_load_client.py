@@ -21,7 +21,7 @@ from load_pki import make_pki
 from load_probes import tls_handshake
 from loadgen import DISCONNECTED, HTTP_5XX, REFUSED, TIMEOUT, TLS, LoadGenerator, Sample, percentile
 
-pytestmark = pytest.mark.timeout(60)
+pytestmark = pytest.mark.timeout(60, func_only=True)
 
 
 class Plan:

@@ -10,7 +10,7 @@ import pytest
 from load_env import LoadEnv, https_get
 from load_k8s import wait_for
 
-pytestmark = pytest.mark.timeout(300)
+pytestmark = pytest.mark.timeout(300, func_only=True)
 
 
 def test_a_slow_request_in_flight_when_its_pod_is_deleted_completes(steady: LoadEnv):

@@ -10,7 +10,7 @@ from load_env import LoadEnv, assert_steady_rate
 from load_k8s import restart_count, sigkill_container, wait_for
 
 RATE = 100
-pytestmark = pytest.mark.timeout(300)
+pytestmark = pytest.mark.timeout(300, func_only=True)
 
 
 def gone(env: LoadEnv, name: str) -> bool:

@@ -11,7 +11,7 @@ from load_k8s import wait_for
 from load_registry import Registry, registry_password, split_image
 
 RATE = 100
-pytestmark = pytest.mark.timeout(900)
+pytestmark = pytest.mark.timeout(900, func_only=True)
 
 
 def rollout_under_load(env: LoadEnv, changes: dict, name: str):

@@ -13,7 +13,7 @@ from load_k8s import container_inspect
 from load_probes import http_get, tls_handshake
 from load_registry import MANIFEST_TYPES, Registry, registry_password, split_image
 
-pytestmark = pytest.mark.timeout(120)
+pytestmark = pytest.mark.timeout(120, func_only=True)
 
 
 def test_the_registry_refuses_anonymous_pulls(load_env: LoadEnv):
