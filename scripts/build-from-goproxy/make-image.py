@@ -96,6 +96,16 @@ def _json(obj: object) -> bytes:
     return json.dumps(obj, sort_keys=True, separators=(",", ":")).encode()
 
 
+def normalize_ref(ref: str) -> str:
+    """Return the fully qualified name containerd and the kubelet use (docker.io/library/... rules)."""
+    first, _, rest = ref.partition("/")
+    if rest and ("." in first or ":" in first or first == "localhost"):
+        return ref
+    if not rest:
+        return "docker.io/library/" + ref
+    return "docker.io/" + ref
+
+
 def image_blobs(spec: ImageSpec) -> tuple[dict[str, bytes], dict[str, object], bytes]:
     """Return (blobs by digest, manifest descriptor, index.json bytes) for the image."""
     layer = build_layer(spec.files)
@@ -131,7 +141,7 @@ def image_blobs(spec: ImageSpec) -> tuple[dict[str, bytes], dict[str, object], b
         "size": len(manifest_bytes),
         "platform": {"architecture": spec.arch, "os": "linux"},
         "annotations": {
-            "io.containerd.image.name": spec.ref,
+            "io.containerd.image.name": normalize_ref(spec.ref),
             "org.opencontainers.image.ref.name": tag,
         },
     }

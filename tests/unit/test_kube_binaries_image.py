@@ -145,3 +145,17 @@ def test_write_image_returns_the_manifest_digest_in_the_index(binary: Path, tmp_
     digest = module.write_image(spec, tmp_path / "img.tar")
     index = json.loads(_members(tmp_path / "img.tar")["index.json"])
     assert index["manifests"][0]["digest"] == digest
+
+
+def test_short_names_are_qualified_for_containerd(binary: Path, tmp_path: Path) -> None:
+    module = _load_module()
+    assert module.normalize_ref("cloudnative/pause:3.10.1") == "docker.io/cloudnative/pause:3.10.1"
+    assert module.normalize_ref("pause:3.10.1") == "docker.io/library/pause:3.10.1"
+    assert module.normalize_ref(REF) == REF
+    assert module.normalize_ref("localhost/x:1") == "localhost/x:1"
+    spec = module.ImageSpec(ref="cloudnative/pause:3.10.1", files=[(binary, "/pause")], entrypoint=["/pause"])
+    module.write_image(spec, tmp_path / "pause.tar")
+    members = _members(tmp_path / "pause.tar")
+    [descriptor] = json.loads(members["index.json"])["manifests"]
+    assert descriptor["annotations"]["io.containerd.image.name"] == "docker.io/cloudnative/pause:3.10.1"
+    assert json.loads(members["manifest.json"])[0]["RepoTags"] == ["cloudnative/pause:3.10.1"]
