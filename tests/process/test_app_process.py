@@ -268,6 +268,99 @@ def test_a_crashed_worker_is_restarted(servers: list[Server], tmp_path: Path) ->
     assert server.wait(timeout=15) == 0
 
 
+@pytest.mark.parametrize(
+    ("config", "loop_class"),
+    [
+        ({}, "uvloop.Loop"),
+        ({"event_loop": "uvloop"}, "uvloop.Loop"),
+        ({"event_loop": "asyncio"}, "asyncio.unix_events._UnixSelectorEventLoop"),
+    ],
+)
+def test_the_configured_event_loop_runs_the_server(
+    servers: list[Server], tmp_path: Path, config: dict[str, str], loop_class: str
+) -> None:
+    server = start(servers, tmp_path, **config)
+    assert server.get("/dev/fibo?n=10")[:2] == (200, b'{"result": 55}')
+    listening = next(line for line in server.logs() if line["message"] == "listening")
+    assert listening["event_loop"] == loop_class
+
+
+def test_workers_run_on_the_configured_event_loop(servers: list[Server], tmp_path: Path) -> None:
+    server = start(servers, tmp_path, processes=2, event_loop="asyncio")
+    listening = wait_for_workers(server, 2)
+    assert [line["event_loop"] for line in listening] == ["asyncio.unix_events._UnixSelectorEventLoop"] * 2
+
+
+def wait_for_workers(server: Server, count: int) -> list[dict[str, Any]]:
+    deadline = time.monotonic() + 10
+    while server.messages().count("listening") < count:
+        assert time.monotonic() < deadline, server.output()
+        time.sleep(0.05)
+    return [line for line in server.logs() if line["message"] == "listening"]
+
+
+def tcp_sockets(port: int) -> dict[str, str]:
+    """Socket inode -> TCP state ('0A' listen, '01' established) of 127.0.0.1 sockets on local `port`."""
+    local = f"0100007F:{port:04X}"
+    sockets = {}
+    for line in Path("/proc/net/tcp").read_text().splitlines()[1:]:
+        fields = line.split()
+        if fields[1] == local:
+            sockets[fields[9]] = fields[3]
+    return sockets
+
+
+def socket_inodes(pid: int) -> set[str]:
+    inodes = set()
+    for fd in os.listdir(f"/proc/{pid}/fd"):
+        try:
+            target = os.readlink(f"/proc/{pid}/fd/{fd}")
+        except OSError:
+            continue
+        if target.startswith("socket:["):
+            inodes.add(target[len("socket:[") : -1])
+    return inodes
+
+
+def test_each_worker_listens_on_its_own_socket_and_gets_connections(
+    servers: list[Server], tmp_path: Path
+) -> None:
+    server = start(servers, tmp_path, processes=2, drain_seconds=0.1)
+    worker_pids = [line["pid"] for line in wait_for_workers(server, 2)]
+    states = tcp_sockets(server.port)
+    listeners = {pid: {i for i in socket_inodes(pid) if states.get(i) == "0A"} for pid in worker_pids}
+    assert all(len(inodes) == 1 for inodes in listeners.values()), listeners
+    assert len(set().union(*listeners.values())) == 2, f"workers share a listening socket: {listeners}"
+    parent_sockets = socket_inodes(server.proc.pid)
+    assert not {i for i in parent_sockets if states.get(i) == "0A"}, "the parent still holds a listener"
+
+    # 16 keep-alive connections: SO_REUSEPORT hashes each to a worker, so both get some (all 16 on one
+    # worker has a chance of 2 in 65536; a shared socket gave one worker all of them in most runs).
+    clients = [http.client.HTTPConnection(HOST, server.port, timeout=10) for _ in range(16)]
+    for client in clients:
+        client.request("GET", "/dev/healthz")
+        assert client.getresponse().read() == b'{"status": "ok"}'
+    states = tcp_sockets(server.port)
+    served = {pid: sum(states.get(i) == "01" for i in socket_inodes(pid)) for pid in worker_pids}
+    for client in clients:
+        client.close()
+    assert sum(served.values()) == 16, served
+    assert all(count > 0 for count in served.values()), f"one worker got every connection: {served}"
+    server.proc.send_signal(signal.SIGTERM)
+    assert server.wait(timeout=15) == 0
+
+
+def test_busy_port_stops_a_multi_process_server_before_forking(servers: list[Server], tmp_path: Path) -> None:
+    (tmp_path / "a").mkdir()
+    (tmp_path / "b").mkdir()
+    first = start(servers, tmp_path / "a", processes=2)
+    wait_for_workers(first, 2)
+    second = Server(tmp_path / "b", port=first.port, processes=2)
+    servers.append(second)
+    assert second.wait(timeout=15) == 1
+    assert [line["message"] for line in second.logs()] == ["cannot listen"]
+
+
 def test_bad_config_exits_non_zero_with_one_line(tmp_path: Path) -> None:
     config = tmp_path / "config.yaml"
     config.write_text("env: dev\nport: true\n")

@@ -20,6 +20,7 @@ version: v2.0.1-abc
 drain_seconds: 2.5
 shutdown_timeout_seconds: 7
 processes: 0
+event_loop: asyncio
 """
 
 
@@ -49,6 +50,7 @@ def test_every_key_is_read(tmp_path: Path) -> None:
         drain_seconds=2.5,
         shutdown_timeout_seconds=7.0,
         processes=0,
+        event_loop="asyncio",
     )
     assert isinstance(config.shutdown_timeout_seconds, float)
     assert config.prefix == "/prod"
@@ -59,6 +61,19 @@ def test_defaults_fill_the_rest_and_log_level_follows_env(tmp_path: Path) -> Non
     assert (dev.port, dev.max_n, dev.cache, dev.processes, dev.log_level) == (8080, 100000, True, 1, "DEBUG")
     prod = load_config(write(tmp_path, "env: prod\n"), {})
     assert prod.log_level == "INFO"
+
+
+def test_event_loop_defaults_to_uvloop_and_accepts_asyncio(tmp_path: Path) -> None:
+    assert load_config(write(tmp_path, "env: dev\n"), {}).event_loop == "uvloop"
+    assert load_config(write(tmp_path, "env: dev\nevent_loop: asyncio\n"), {}).event_loop == "asyncio"
+
+
+def test_command_names_a_bad_event_loop(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    path = write(tmp_path, "env: dev\nevent_loop: tokio\n")
+    assert main(["--config", path]) == 2
+    assert capsys.readouterr().err == (
+        f"config error: {path}: key 'event_loop': must be one of uvloop, asyncio, got 'tokio'\n"
+    )
 
 
 def test_environment_overrides_version_and_log_level(tmp_path: Path) -> None:
@@ -124,6 +139,7 @@ def test_env_is_required(tmp_path: Path) -> None:
         ("shutdown_timeout_seconds: .nan", "shutdown_timeout_seconds", "must be a finite number"),
         ("version: 1.0", "version", "must be a string, got float 1.0 (quote it)"),
         ("log_level: 10", "log_level", "must be a string, got int 10"),
+        ("event_loop: true", "event_loop", "must be a string, got bool True"),
     ],
 )
 def test_wrong_type_is_named(tmp_path: Path, line: str, key: str, problem: str) -> None:
@@ -147,6 +163,8 @@ def test_wrong_type_is_named(tmp_path: Path, line: str, key: str, problem: str) 
         ("log_level: TRACE", "log_level", "must be one of DEBUG, INFO, WARNING, ERROR, got 'TRACE'"),
         ("version: 'has space'", "version", "printable ASCII characters without spaces"),
         ("version: ''", "version", "printable ASCII characters without spaces"),
+        ("event_loop: trio", "event_loop", "must be one of uvloop, asyncio, got 'trio'"),
+        ("event_loop: UVLOOP", "event_loop", "must be one of uvloop, asyncio, got 'UVLOOP'"),
     ],
 )
 def test_out_of_range_is_named(tmp_path: Path, line: str, key: str, problem: str) -> None:

@@ -16,6 +16,7 @@ from httpserver import __version__
 
 ENVIRONMENTS = ("dev", "prod")
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
+EVENT_LOOPS = ("uvloop", "asyncio")
 DEFAULT_LOG_LEVEL = {"dev": "DEBUG", "prod": "INFO"}
 ENV_OVERRIDES = {"VERSION": "version", "LOGLEVEL": "log_level"}
 # The version travels in a response header, so it must be printable ASCII without spaces.
@@ -45,6 +46,7 @@ class Config:
     drain_seconds: float = 5.0
     shutdown_timeout_seconds: float = 10.0
     processes: int = 1
+    event_loop: str = "uvloop"
 
     @property
     def prefix(self) -> str:
@@ -74,6 +76,7 @@ RULES: dict[str, _Rule] = {
     "drain_seconds": _Rule(float, 0, 300),
     "shutdown_timeout_seconds": _Rule(float, 0, 300),
     "processes": _Rule(int, 0, 64),
+    "event_loop": _Rule(str, choices=EVENT_LOOPS),
 }
 _TYPE_NAMES = {int: "an integer", float: "a number", bool: "a boolean (true or false)", str: "a string"}
 

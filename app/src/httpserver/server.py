@@ -50,20 +50,54 @@ def main(argv: Sequence[str] | None = None) -> int:
     setup_logging(config.log_level)
     remember_stop_signals()
     try:
-        sockets = bind_sockets(config.port, address=args.address or None, backlog=1024)
-    except OSError as exc:
-        _log.error("cannot listen", address=args.address or "*", port=config.port, error=str(exc))
-        return 1
+        return run(config, args.config, args.address or None)
+    finally:
+        flush_logs()
+
+
+def run(config: Config, config_path: str, address: str | None) -> int:
+    """Listen and serve: in this process, or in pre-forked workers that each bind their own socket."""
+    use_event_loop(config.event_loop)
     processes = config.processes or available_cpus()
+    # A taken port fails here, in the parent, before any worker starts.
+    sockets = listen(config.port, address)
+    if sockets is None:
+        return 1
     task_id = 0
     if processes > 1:
+        # One SO_REUSEPORT socket per worker, bound after the fork: the kernel then spreads new
+        # connections over the workers. With one inherited socket, whichever worker wakes first
+        # accepts, and one worker often took every keep-alive connection (bench/README.md).
+        for sock in sockets:
+            sock.close()
         task_id, exit_code = Workers(processes).run()
         if task_id is None:
             return exit_code
+        sockets = listen(config.port, address, reuse_port=True, worker=task_id)
+        if sockets is None:
+            return 1
+    return asyncio.run(serve(config, config_path, sockets, task_id))
+
+
+def use_event_loop(name: str) -> None:
+    """Install the configured event loop's policy; asyncio.run() and forked workers take it from here."""
+    if name == "uvloop":
+        import uvloop
+
+        asyncio.set_event_loop_policy(uvloop.EventLoopPolicy())
+    else:
+        asyncio.set_event_loop_policy(None)
+
+
+def listen(
+    port: int, address: str | None, reuse_port: bool = False, **fields: object
+) -> list[socket.socket] | None:
+    """The listening sockets, or None after logging why they could not be bound."""
     try:
-        return asyncio.run(serve(config, args.config, sockets, task_id))
-    finally:
-        flush_logs()
+        return bind_sockets(port, address=address, backlog=1024, reuse_port=reuse_port)
+    except OSError as exc:
+        _log.error("cannot listen", address=address or "*", port=port, error=str(exc), **fields)
+        return None
 
 
 async def serve(config: Config, config_path: str, sockets: list[socket.socket], task_id: int = 0) -> int:
@@ -96,6 +130,7 @@ async def serve(config: Config, config_path: str, sockets: list[socket.socket], 
         version=config.version,
         log_level=config.log_level,
         processes=config.processes,
+        event_loop=f"{type(loop).__module__}.{type(loop).__qualname__}",
         worker=task_id,
         pid=os.getpid(),
     )

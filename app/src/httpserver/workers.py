@@ -1,5 +1,6 @@
-"""Pre-forked workers sharing one listening socket. The parent forwards SIGTERM/SIGINT to the workers
-and exits once they have; a worker that dies unasked is restarted (a bounded number of times)."""
+"""Pre-forked workers (each binds its own SO_REUSEPORT socket, in server.run). The parent forwards
+SIGTERM/SIGINT to the workers and exits once they have; a worker that dies unasked is restarted (a
+bounded number of times)."""
 
 from __future__ import annotations
 
