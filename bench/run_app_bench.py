@@ -1,8 +1,9 @@
 #!/usr/bin/env python3
 """Throughput, latency and idle memory of the app against its peers, in one bounded run on loopback.
 
-Servers: the app (`httpserver`, one process and one per core, and both on uvloop), a bare Tornado
-hello-world (the floor), the seed-style Go server (pinned to one core and on all cores) and podinfo.
+Servers: the app (`httpserver`, one process and one per core, each with `event_loop: asyncio` and
+`uvloop`), a bare Tornado hello-world (the floor, also on uvloop), the seed-style Go server (pinned to
+one core and on all cores) and podinfo.
 Every server listens on 127.0.0.1 only, logs to /dev/null, runs in its own process group and is
 stopped by that group's id when the run ends, however it ends.
 
@@ -339,7 +340,7 @@ def run_open_loop(
 # ---------------------------------------------------------------- the servers
 
 
-def app_config(workdir: Path, name: str, port: int, processes: int) -> Path:
+def app_config(workdir: Path, name: str, port: int, processes: int, event_loop: str) -> Path:
     path = workdir / f"{name}.yaml"
     path.write_text(
         "\n".join(
@@ -354,6 +355,7 @@ def app_config(workdir: Path, name: str, port: int, processes: int) -> Path:
                 "drain_seconds: 0",
                 "shutdown_timeout_seconds: 2",
                 f"processes: {processes}",
+                f"event_loop: {event_loop}",
                 "",
             ]
         )
@@ -393,39 +395,23 @@ def build_servers(workdir: Path, only: set[str] | None) -> list[Server]:
         note="the floor for the app on uvloop",
     )
     for procs, cpus, suffix, label in ((1, SERVER_CPU, "1p", "1 process"), (0, None, "np", "1 per core")):
-        for uv in (False, True):
-            name = f"app-{suffix}" + ("-uvloop" if uv else "")
-            config = app_config(workdir, name, port, procs)
-            argv = [python, str(BENCH_DIR / "peers" / "app_on_uvloop.py")] if uv else [httpserver]
+        for loop in ("asyncio", "uvloop"):
+            name = f"app-{suffix}" + ("-uvloop" if loop == "uvloop" else "")
+            config = app_config(workdir, name, port, procs, loop)
             add(
                 name=name,
-                label=f"app, {label}" + (", uvloop" if uv else ""),
+                label=f"app, {label}, {loop}" + (" (the default)" if loop == "uvloop" else ""),
                 cpus=cpus,
                 processes=str(procs or os.cpu_count()),
                 routes=prod,
-                argv=[*argv, "--config", str(config), "--address", HOST],
-                note=("processes: 0 (pre-forked, one per core)" if procs == 0 else "processes: 1")
-                + "; log_level INFO, metrics, request ids"
-                + ("; uvloop via bench wrapper" if uv else ""),
+                argv=[httpserver, "--config", str(config), "--address", HOST],
+                note=(
+                    "processes: 0 (pre-forked, one per core, one SO_REUSEPORT socket each)"
+                    if procs == 0
+                    else "processes: 1"
+                )
+                + f"; event_loop: {loop}; log_level INFO, metrics, request ids",
             )
-    config = app_config(workdir, "app-np-reuseport", port, 0)
-    add(
-        name="app-np-reuseport",
-        label="app, 1 per core, SO_REUSEPORT per worker",
-        cpus=None,
-        processes=str(os.cpu_count()),
-        routes=prod,
-        argv=[
-            python,
-            str(BENCH_DIR / "peers" / "app_reuseport.py"),
-            "--config",
-            str(config),
-            "--address",
-            HOST,
-        ],
-        note="processes: 0 with one SO_REUSEPORT socket per worker (bench/peers/app_reuseport.py: "
-        "a probe of a suggested app change)",
-    )
     goserver = str(BIN_DIR / "goserver")
     add(
         name="go-1c",
@@ -574,16 +560,16 @@ def summarize(results: dict[str, Any], servers: list[Server]) -> None:
         ("app scaling 2 procs / 1 proc, /healthz", "app-np healthz", "app-1p healthz", ">=", 1.8),
         ("app scaling 2 procs / 1 proc, /fibo?n=1000", "app-np fibo", "app-1p fibo", ">=", 1.8),
         (
-            "app scaling 2 procs with SO_REUSEPORT / 1 proc, /healthz",
-            "app-np-reuseport healthz",
-            "app-1p healthz",
+            "app scaling 2 procs / 1 proc, both on uvloop, /healthz",
+            "app-np-uvloop healthz",
+            "app-1p-uvloop healthz",
             ">=",
             1.8,
         ),
         (
-            "app scaling 2 procs with SO_REUSEPORT / 1 proc, /fibo?n=1000",
-            "app-np-reuseport fibo",
-            "app-1p fibo",
+            "app scaling 2 procs / 1 proc, both on uvloop, /fibo?n=1000",
+            "app-np-uvloop fibo",
+            "app-1p-uvloop fibo",
             ">=",
             1.8,
         ),
@@ -756,6 +742,22 @@ def render(path: Path, readme: bool) -> int:
     return 0
 
 
+def ensure_wrk() -> None:
+    """Install Debian's wrk when it is missing (the load generator of every peak run)."""
+    if shutil.which("wrk") is not None:
+        return
+    print("wrk not found: apt-get install -y wrk", flush=True)
+    env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
+    install = ["apt-get", "install", "-y", "--no-install-recommends", "wrk"]
+    result = subprocess.run(install, env=env, capture_output=True, text=True, timeout=300, check=False)
+    if result.returncode != 0:
+        # A fresh machine may have no package lists yet.
+        subprocess.run(["apt-get", "update"], env=env, capture_output=True, timeout=300, check=False)
+        result = subprocess.run(install, env=env, capture_output=True, text=True, timeout=300, check=False)
+    if result.returncode != 0 or shutil.which("wrk") is None:
+        sys.exit(f"wrk not found and `{shlex.join(install)}` failed: {result.stderr.strip()[-500:]}")
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -777,7 +779,7 @@ def main() -> int:
     parser.add_argument(
         "--only",
         help=f"comma-separated server names, or 'all' (default: {','.join(DEFAULT_SERVERS)}; "
-        "also go-all, app-np-uvloop and app-np-reuseport)",
+        "also go-all and app-np-uvloop)",
     )
     parser.add_argument("--no-readme", action="store_true", help="do not rewrite bench/README.md")
     parser.add_argument(
@@ -791,9 +793,10 @@ def main() -> int:
     t0 = time.monotonic()
     NICE[2] = str(args.nice)
 
-    for tool in ("wrk", "taskset", "go"):
+    ensure_wrk()
+    for tool in ("taskset", "go"):
         if shutil.which(tool) is None:
-            sys.exit(f"{tool} not found: apt-get install wrk util-linux golang (see bench/README.md)")
+            sys.exit(f"{tool} not found: apt-get install util-linux golang (see bench/README.md)")
     if not (VENV_BIN / "httpserver").exists():
         sys.exit(f"{VENV_BIN / 'httpserver'} not found: run scripts/bootstrap-python.sh first")
     subprocess.run([str(BENCH_DIR / "peers" / "build_peers.sh")], check=True)
