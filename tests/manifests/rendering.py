@@ -28,7 +28,7 @@ class Rendered:
     env: str
     directory: Path
     objects: dict[str, dict[str, Any]]
-    git_heads: tuple[str, str]  # HEAD before and after the render (other work may commit meanwhile)
+    git_heads: tuple[str, str]  # the inputs' last commit before and after the render (others may commit)
 
     def kind(self, kind: str, name: str | None = None) -> dict[str, Any]:
         found = [
@@ -50,9 +50,17 @@ def run_playbook(
     return proc
 
 
+# What the image role tags with: the last commit that changed a build input (roles/image/defaults/main.yml).
+IMAGE_INPUTS = yaml.safe_load((ROOT / "roles/image/defaults/main.yml").read_text())["image_inputs"]
+
+
 def git_head() -> str:
     return subprocess.run(
-        ["git", "rev-parse", "--short=7", "HEAD"], cwd=ROOT, capture_output=True, text=True, check=True
+        ["git", "log", "-1", "--format=%h", "--abbrev=7", "--", *IMAGE_INPUTS],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=True,
     ).stdout.strip()
 
 
