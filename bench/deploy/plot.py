@@ -19,7 +19,7 @@ import matplotlib.ticker
 
 
 def plot(data: dict, out: pathlib.Path, title: str) -> None:
-    series = data["timeseries"]
+    series = data["timeseries"][:-1]  # the last second is partial: the load stopped inside it
     replicas = data.get("replicas", [])
     summary = data["summary"]
     t = [b["t"] for b in series]

@@ -160,4 +160,6 @@ def assert_steady_rate(result: Result, rate: float) -> None:
     assert result.total >= 0.9 * expected - rate, (
         f"only {result.total} requests in {result.elapsed:.1f}s at {rate}/s: {result.summary()}"
     )
-    assert result.max_lag() < 2.0, f"the client fell behind its schedule: {result.summary()}"
+    # Seconds late at worst: the client catches up (every request is still sent), but a longer stall
+    # means this machine, not the service, was being measured.
+    assert result.max_lag() < 5.0, f"the client fell behind its schedule: {result.summary()}"
