@@ -32,8 +32,13 @@ BUSYBOX = Path("/bin/busybox")  # Debian's busybox-static: one static binary, en
 REPO_ROOT = Path(__file__).resolve().parents[2]
 
 
-def wait_for(predicate: Callable[[], object], timeout: float, interval: float = 1.0, what: str = "condition"):
-    """Poll until predicate returns something truthy; fail with `what` after `timeout` seconds."""
+def wait_for(
+    predicate: Callable[[], object],
+    timeout: float,
+    interval: float = 1.0,
+    what: str | Callable[[], str] = "condition",
+):
+    """Poll until predicate returns something truthy; fail with `what` (or what() then) after `timeout` s."""
     deadline = time.monotonic() + timeout
     last_error: Exception | None = None
     while time.monotonic() < deadline:
@@ -45,7 +50,8 @@ def wait_for(predicate: Callable[[], object], timeout: float, interval: float = 
             last_error = error
         time.sleep(interval)
     detail = f" (last error: {last_error})" if last_error else ""
-    pytest.fail(f"timed out after {timeout:.0f}s waiting for {what}{detail}", pytrace=False)
+    described = what() if callable(what) else what
+    pytest.fail(f"timed out after {timeout:.0f}s waiting for {described}{detail}", pytrace=False)
 
 
 def kubectl(*args: str, input_text: str | None = None, check: bool = True, timeout: float = 60):

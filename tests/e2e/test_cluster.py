@@ -162,18 +162,26 @@ def test_ingress_routes_https_from_loopback_443(
         ),
     )
     client.NetworkingV1Api(kube_api).create_namespaced_ingress(namespace, ingress)
-    resolve = f"--resolve={host}:443:{INGRESS_ADDRESS}"
+    resolve = ["--resolve", f"{host}:443:{INGRESS_ADDRESS}"]
+
+    attempts: list[str] = []
 
     def fetch():
-        proc = curl(resolve, "--cacert", str(tmp_path / "ca.crt"), f"https://{host}/")
-        return proc.returncode == 0 and proc.stdout
+        proc = curl(*resolve, "--cacert", str(tmp_path / "ca.crt"), f"https://{host}/")
+        attempts.append(f"rc={proc.returncode} {proc.stderr.strip()} {proc.stdout.strip()[:80]}")
+        return proc.returncode == 0 and proc.stdout.strip() == "hello-through-traefik" and proc.stdout
 
     # Verifying against the test certificate proves Traefik served the Ingress's own TLS Secret.
-    body = wait_for(fetch, 60, what=f"https://{host}/ on {INGRESS_ADDRESS}:443 to serve the Ingress")
+    body = wait_for(
+        fetch,
+        60,
+        what=f"https://{host}/ on {INGRESS_ADDRESS}:443 to serve the Ingress (last: {attempts[-1:]})",
+    )
     assert body.strip() == "hello-through-traefik"
 
     plain = curl(
-        f"--resolve={host}:80:{INGRESS_ADDRESS}",
+        "--resolve",
+        f"{host}:80:{INGRESS_ADDRESS}",
         "-o",
         "/dev/null",
         "-w",
