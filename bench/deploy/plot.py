@@ -70,7 +70,7 @@ def plot(data: dict, out: pathlib.Path, title: str) -> None:
         where="post",
         color="tab:gray",
         ls=":",
-        label="pods (incl. surge and terminating-not-yet-counted)",
+        label="pods (ready or not, incl. the surge one)",
     )
     if any(r.get("updated") != r.get("total") for r in replicas if "desired" in r):
         ax_rep.step(
@@ -79,7 +79,7 @@ def plot(data: dict, out: pathlib.Path, title: str) -> None:
             where="post",
             color="tab:cyan",
             ls="--",
-            label="pods of the new version",
+            label="pods of the newest template",
         )
     ax_rep.set_ylabel("replicas")
     ax_rep.set_xlabel("seconds since the load started")
