@@ -14,6 +14,7 @@ the same image pushed under a new tag, so every method pulls nothing new and rol
 from __future__ import annotations
 
 import argparse
+import copy
 import json
 import os
 import pathlib
@@ -104,17 +105,22 @@ def playbook(name: str, inventory: str, *extra: str) -> list[str]:
     return [str(BIN / "ansible-playbook"), f"playbooks/{name}.yml", "-i", inventory, *extra]
 
 
+_RENDERED: list[dict] = []
+
+
 def render_manifests(ns: str, host: str) -> list[dict]:
-    """render.yml for prod (with secrets), moved to namespace ``ns`` and ingress host ``host``."""
-    out = WORK / f"render-{ns}"
-    shutil.rmtree(out, ignore_errors=True)
-    sh(
-        playbook("render", "inventories/prod", "-e", f"render_dir={out}", "-e", "render_secrets=true"),
-        f"render-{ns}",
-    )
-    docs = []
-    for path in sorted(out.rglob("*.y*ml")):
-        docs += [d for d in yaml.safe_load_all(path.read_text()) if d]
+    """render.yml for prod (with secrets, rendered once), moved to namespace ``ns`` and ingress ``host``."""
+    if not _RENDERED:
+        out = WORK / "render"
+        shutil.rmtree(out, ignore_errors=True)
+        sh(
+            playbook("render", "inventories/prod", "-e", f"render_dir={out}", "-e", "render_secrets=true"),
+            "render",
+        )
+        for path in sorted(out.rglob("*.y*ml")):
+            _RENDERED.extend(d for d in yaml.safe_load_all(path.read_text()) if d)
+        shutil.rmtree(out)  # it held the TLS key and the registry password
+    docs = copy.deepcopy(_RENDERED)
     for doc in docs:
         if doc["kind"] == "Namespace":
             doc["metadata"]["name"] = ns
@@ -123,7 +129,6 @@ def render_manifests(ns: str, host: str) -> list[dict]:
         if doc["kind"] == "Ingress":
             doc["spec"]["tls"][0]["hosts"] = [host]
             doc["spec"]["rules"][0]["host"] = host
-    shutil.rmtree(out)  # it held the TLS key and the registry password
     return sorted(docs, key=lambda d: KIND_ORDER.index(d["kind"]) if d["kind"] in KIND_ORDER else 99)
 
 
