@@ -149,16 +149,28 @@ def set_image(docs: list[dict], image: str) -> list[dict]:
     return docs
 
 
-def time_site(rounds_new_tag: str) -> dict:
+def deployed_image() -> str:
+    deployment = json.loads(kubectl("-n", PROD_NS, "get", "deployment", "httpserver", "-o", "json"))
+    return deployment["spec"]["template"]["spec"]["containers"][0]["image"]
+
+
+def retagged(image: str) -> str:
+    """The same image pushed under a new tag: a real image change that pulls nothing new."""
+    host, repository, tag = split_image(image)
+    new_tag = f"bench-{int(time.time())}"
+    Registry(REGISTRY, REGISTRY_CA, "cloudnative", registry_password()).retag(repository, tag, new_tag)
+    return f"{host}/{repository}:{new_tag}"
+
+
+def time_site() -> dict:
     print("site.yml (namespace cloudnative-prod):", flush=True)
     delete_namespace(PROD_NS)
     first = sh(playbook("site", "inventories/prod"), "site-first")
     noop = sh(playbook("site", "inventories/prod"), "site-noop")
     noop_log = (WORK / "site-noop.log").read_text()
     recap = [line for line in noop_log.splitlines() if "changed=" in line]
-    image = sh(
-        playbook("site", "inventories/prod", "-e", f"httpserver_image_tag={rounds_new_tag}"), "site-image"
-    )
+    new_tag = retagged(deployed_image()).rpartition(":")[2]
+    image = sh(playbook("site", "inventories/prod", "-e", f"httpserver_image_tag={new_tag}"), "site-image")
     sh(playbook("site", "inventories/prod"), "site-restore")
     return {
         "first_deploy_s": round(first, 1),
@@ -267,23 +279,17 @@ def main() -> int:
     problems = differences()
     if problems:
         raise SystemExit("bench/chart is not equivalent to render.yml:\n" + "\n".join(problems))
-    image = json.loads(kubectl("-n", PROD_NS, "get", "deployment", "httpserver", "-o", "json"))["spec"][
-        "template"
-    ]["spec"]["containers"][0]["image"]
-    host, repository, tag = split_image(image)
-    new_tag = f"bench-{int(time.time())}"
-    Registry(REGISTRY, REGISTRY_CA, "cloudnative", registry_password()).retag(repository, tag, new_tag)
-    new_image = f"{host}/{repository}:{new_tag}"
     results = {
         "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
         "command": "bench/deploy/deploy_times.py",
-        "image": image,
-        "new_image": new_image,
         "kubernetes": json.loads(kubectl("version", "-o", "json"))["serverVersion"]["gitVersion"],
         "helm": HELM_VERSION,
     }
     if not args.skip_site:
-        results["site.yml"] = time_site(new_tag)
+        results["site.yml"] = time_site()
+    image = deployed_image()
+    new_image = retagged(image)
+    results.update(image=image, new_image=new_image)
     results["kubectl apply + rollout status"] = time_kubectl(image, new_image)
     results["helm upgrade --install --wait"] = time_helm(image, new_image)
     pathlib.Path(args.out).write_text(json.dumps(results, indent=2) + "\n")
