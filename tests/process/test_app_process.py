@@ -3,6 +3,7 @@ flight, pre-forked workers, and start-up failures."""
 
 from __future__ import annotations
 
+import contextlib
 import http.client
 import json
 import os
@@ -44,6 +45,8 @@ class Server:
                 stdout=out,
                 stderr=err,
                 env=env,
+                # Its own process group, so kill() also ends pre-forked workers the parent leaves behind.
+                start_new_session=True,
             )
 
     def wait_ready(self, timeout: float = 15.0) -> None:
@@ -93,9 +96,9 @@ class Server:
             raise AssertionError(f"server did not exit within {timeout}s: {self.output()}") from None
 
     def kill(self) -> None:
-        if self.proc.poll() is None:
-            self.proc.kill()
-            self.proc.wait(timeout=10)
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(self.proc.pid, signal.SIGKILL)
+        self.proc.wait(timeout=10)
 
 
 @pytest.fixture
@@ -426,3 +429,21 @@ def test_config_file_changes_apply_without_restart(servers: list[Server], tmp_pa
     assert (error["key"], error["file"]) == ("max_n", str(server.config_path))
     assert server.get("/dev/fibo?n=400")[0] == 200
     assert server.get("/dev/fibo?n=401")[0] == 422
+
+
+def test_workers_stop_when_their_parent_is_killed(servers: list[Server], tmp_path: Path) -> None:
+    server = start(servers, tmp_path, processes=2)
+    wait_for_workers(server, 2)
+    workers = [
+        int(child)
+        for child in Path(f"/proc/{server.proc.pid}/task/{server.proc.pid}/children").read_text().split()
+    ]
+    assert len(workers) == 2, f"expected two worker processes, found {workers}"
+    server.proc.kill()  # SIGKILL to the parent alone: it can forward nothing
+    server.proc.wait(timeout=10)
+    deadline = time.monotonic() + 15
+    while (
+        alive := [pid for pid in workers if Path(f"/proc/{pid}").exists()]
+    ) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert alive == [], f"workers {alive} kept running after their parent was killed"

@@ -5,6 +5,7 @@ bounded number of times)."""
 from __future__ import annotations
 
 import contextlib
+import ctypes
 import math
 import os
 import signal
@@ -13,8 +14,19 @@ from types import FrameType
 from httpserver.logs import EventLog
 
 _log = EventLog("workers")
+_PR_SET_PDEATHSIG = 1
 # A stop signal a worker got before its event loop could take it over.
 _early_signals: list[int] = []
+
+
+def _stop_with_parent(parent_pid: int) -> None:
+    """Have the kernel send this worker SIGTERM when its parent dies (even by SIGKILL), so no worker is
+    left serving without a parent to restart or stop it. Linux only; elsewhere a no-op."""
+    with contextlib.suppress(OSError, AttributeError):
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(_PR_SET_PDEATHSIG, signal.SIGTERM)
+    if os.getppid() != parent_pid:  # the parent died before prctl took effect
+        os.kill(os.getpid(), signal.SIGTERM)
 
 
 def _remember_signal(signum: int, _frame: FrameType | None) -> None:
@@ -111,6 +123,7 @@ class Workers:
         pid = os.fork()
         if pid == 0:
             remember_stop_signals()
+            _stop_with_parent(self._parent_pid)
             self.children.clear()
             return True
         self.children[pid] = task_id
