@@ -16,6 +16,7 @@ stage() {
   return 1
 }
 
+stage test-packages scripts/install-test-packages.sh
 stage lint make --no-print-directory lint
 stage unit "$venv/bin/pytest" -q tests/unit
 stage manifests "$venv/bin/pytest" -q tests/manifests
