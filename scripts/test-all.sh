@@ -7,6 +7,8 @@ set -uo pipefail
 cd "$(dirname "$0")/.."
 export ANSIBLE_FORCE_COLOR=0 PY_COLORS=0
 venv=.venv
+# molecule runs ansible-config and ansible-playbook from PATH.
+export PATH="$PWD/$venv/bin:$PATH"
 failed=()
 
 stage() {
