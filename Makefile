@@ -6,7 +6,7 @@ PLAYBOOK := $(VENV)/bin/ansible-playbook
 PYTEST := $(VENV)/bin/pytest
 STAGE := scripts/stage.sh
 
-.PHONY: up test venv cluster deploy lint unit manifests e2e bench down
+.PHONY: up test venv cluster deploy lint unit manifests e2e bench bench-deploy down
 
 ## up: Python env, Docker Engine, registry, cluster, image, TLS, dev and prod deployed, then the curl to try.
 up: venv cluster deploy
@@ -45,6 +45,10 @@ e2e: venv
 
 bench: venv
 	@$(STAGE) bench-app $(VENV)/bin/python bench/run_app_bench.py
+
+## bench-deploy: site.yml against kubectl and Helm, the ingress's cost, plots (needs the cluster up).
+bench-deploy: venv
+	@$(STAGE) bench-deploy bench/deploy/run.sh
 
 ## down: stop and remove everything cluster.yml made.
 down: venv
