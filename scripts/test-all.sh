@@ -32,8 +32,8 @@ if stage cluster-up "$venv/bin/ansible-playbook" playbooks/cluster.yml -i invent
   stage e2e "$venv/bin/pytest" -q tests/e2e
   stage load "$venv/bin/pytest" -q tests/load
   stage molecule-default "$venv/bin/molecule" test -s default
-  # Last, since its destroy step tears the cluster down and proves nothing is left behind.
-  stage molecule-cluster "$venv/bin/molecule" test -s cluster
+  # Not yet here: `molecule test -s cluster` (its destroy tears the cluster down and checks nothing is
+  # left behind). Its verify passes, but the whole sequence has not been run end to end yet.
 fi
 
 if [ ${#failed[@]} -gt 0 ]; then
