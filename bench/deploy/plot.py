@@ -49,38 +49,16 @@ def plot(data: dict, out: pathlib.Path, title: str) -> None:
     ax_lat.yaxis.set_minor_formatter(matplotlib.ticker.NullFormatter())
     ax_lat.legend(loc="upper right", fontsize=9)
 
-    rt = [r["t"] for r in replicas if "desired" in r]
-    ax_rep.step(
-        rt,
-        [r["desired"] for r in replicas if "desired" in r],
-        where="post",
-        color="tab:blue",
-        label="desired replicas",
-    )
-    ax_rep.step(
-        rt,
-        [r["ready"] for r in replicas if "desired" in r],
-        where="post",
-        color="tab:orange",
-        label="ready replicas",
-    )
-    ax_rep.step(
-        rt,
-        [r["total"] for r in replicas if "desired" in r],
-        where="post",
-        color="tab:gray",
-        ls=":",
-        label="pods (ready or not, incl. the surge one)",
-    )
-    if any(r.get("updated") != r.get("total") for r in replicas if "desired" in r):
-        ax_rep.step(
-            rt,
-            [r["updated"] for r in replicas if "desired" in r],
-            where="post",
-            color="tab:cyan",
-            ls="--",
-            label="pods of the newest template",
-        )
+    with_counts = [r for r in replicas if "desired" in r]
+
+    def step_replicas(key: str, **style) -> None:
+        ax_rep.step([r["t"] for r in with_counts], [r[key] for r in with_counts], where="post", **style)
+
+    step_replicas("desired", color="tab:blue", label="desired replicas")
+    step_replicas("ready", color="tab:orange", label="ready replicas")
+    step_replicas("total", color="tab:gray", ls=":", label="pods (ready or not, incl. the surge one)")
+    if any(r.get("updated") != r.get("total") for r in with_counts):
+        step_replicas("updated", color="tab:cyan", ls="--", label="pods of the newest template")
     ax_rep.set_ylabel("replicas")
     ax_rep.set_xlabel("seconds since the load started")
     ax_rep.set_ylim(
