@@ -42,6 +42,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from run_app_bench import (
     NICE,
+    app_config,
     cpu_seconds,
     free_port,
     listening_pid_in_group,
@@ -62,17 +63,6 @@ VARIANTS = {
     "-all": FEATURES,
     "bare-tornado": None,
 }
-CONFIG = """env: prod
-port: {port}
-max_n: 100000
-cache: true
-cache_size: 1024
-log_level: INFO
-version: bench
-drain_seconds: 0
-shutdown_timeout_seconds: 2
-processes: 1
-"""
 
 
 def serve(drops: set[str], app_args: list[str]) -> int:
@@ -157,8 +147,7 @@ def main() -> int:
                 if drops is None:
                     argv = [str(PYTHON), str(BENCH_DIR / "peers" / "bare_tornado.py"), "--port", str(port)]
                 else:
-                    config = Path(tmp) / f"{i}.yaml"
-                    config.write_text(CONFIG.format(port=port))
+                    config = app_config(Path(tmp), str(i), port, processes=1)
                     argv = [
                         str(PYTHON),
                         str(Path(__file__).resolve()),

@@ -32,7 +32,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from run_app_bench import NICE, free_port, listening_pid_in_group, prioritize, run_load
+from run_app_bench import NICE, app_config, free_port, listening_pid_in_group, prioritize, run_load
 
 BENCH_DIR = Path(__file__).resolve().parent
 REPO = BENCH_DIR.parent
@@ -51,18 +51,6 @@ try:
 finally:
     profiler.dump_stats(out)
 sys.exit(code)
-"""
-
-CONFIG = """env: prod
-port: {port}
-max_n: 100000
-cache: true
-cache_size: 1024
-log_level: INFO
-version: bench
-drain_seconds: 0
-shutdown_timeout_seconds: 2
-processes: 1
 """
 
 
@@ -113,8 +101,7 @@ def main() -> int:
     stamp = datetime.now(UTC).strftime("%Y-%m-%dT%H%MZ")
     out_path = BENCH_DIR / "results" / f"app-profile-{args.route}-{args.profiler}-{stamp}.txt"
     with tempfile.TemporaryDirectory(prefix="app-profile-") as tmp:
-        config = Path(tmp) / "config.yaml"
-        config.write_text(CONFIG.format(port=port))
+        config = app_config(Path(tmp), "config", port, processes=1)
         data = Path(tmp) / ("stats.prof" if args.profiler == "cprofile" else "session.pyisession")
         app_args = ["--config", str(config), "--address", "127.0.0.1"]
         if args.profiler == "cprofile":

@@ -340,7 +340,8 @@ def run_open_loop(
 # ---------------------------------------------------------------- the servers
 
 
-def app_config(workdir: Path, name: str, port: int, processes: int, event_loop: str) -> Path:
+def app_config(workdir: Path, name: str, port: int, processes: int, event_loop: str | None = None) -> Path:
+    """Write workdir/<name>.yaml, the app's prod config for benchmarks; no event_loop: the app's default."""
     path = workdir / f"{name}.yaml"
     path.write_text(
         "\n".join(
@@ -355,7 +356,7 @@ def app_config(workdir: Path, name: str, port: int, processes: int, event_loop: 
                 "drain_seconds: 0",
                 "shutdown_timeout_seconds: 2",
                 f"processes: {processes}",
-                f"event_loop: {event_loop}",
+                *([f"event_loop: {event_loop}"] if event_loop else []),
                 "",
             ]
         )
