@@ -414,24 +414,23 @@ def build_servers(workdir: Path, only: set[str] | None) -> list[Server]:
                 + f"; event_loop: {loop}; log_level INFO, metrics, request ids",
             )
     goserver = str(BIN_DIR / "goserver")
-    add(
-        name="go-1c",
-        label="Go seed-style server, 1 core",
-        cpus=SERVER_CPU,
-        processes="1 (GOMAXPROCS=1)",
-        argv=[goserver, "-addr", f"{HOST}:{port}", "-env", "prod", "-log-level", "INFO"],
-        routes=prod,
-        note="net/http, slog JSON request logs, map cache of big.Int under a mutex",
-    )
-    add(
-        name="go-all",
-        label="Go seed-style server, all cores",
-        cpus=None,
-        processes=f"1 (GOMAXPROCS={os.cpu_count()})",
-        argv=[goserver, "-addr", f"{HOST}:{port}", "-env", "prod", "-log-level", "INFO"],
-        routes=prod,
-        note="same binary, not pinned",
-    )
+    for name, cores, cpus, gomaxprocs in (
+        ("go-1c", "1 core", SERVER_CPU, 1),
+        ("go-all", "all cores", None, os.cpu_count()),
+    ):
+        add(
+            name=name,
+            label=f"Go seed-style server, {cores}",
+            cpus=cpus,
+            processes=f"1 (GOMAXPROCS={gomaxprocs})",
+            argv=[goserver, "-addr", f"{HOST}:{port}", "-env", "prod", "-log-level", "INFO"],
+            routes=prod,
+            note=(
+                "net/http, slog JSON request logs, map cache of big.Int under a mutex"
+                if cpus
+                else "same binary, not pinned"
+            ),
+        )
     add(
         name="podinfo-1c",
         label="podinfo 6.9.2, 1 core",
