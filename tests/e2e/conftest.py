@@ -123,19 +123,32 @@ class TestImage:
     pull_secret: str
 
 
-def _crane(*args: str, env: dict[str, str], input_text: str | None = None) -> str:
+def run_or_fail(
+    argv: list[str],
+    what: str,
+    *,
+    input_data: str | bytes | None = None,
+    env: dict[str, str] | None = None,
+    timeout: float = 120,
+) -> subprocess.CompletedProcess:
+    """Run argv; on a non-zero exit fail the test with "<what> failed: <its stderr>".
+
+    Text in and out, unless input_data is bytes: then bytes (the CompletedProcess holds bytes too).
+    """
+    text = not isinstance(input_data, bytes)
     proc = subprocess.run(
-        [str(BIN_DIR / "crane"), *args],
-        input=input_text,
-        capture_output=True,
-        text=True,
-        env=env,
-        timeout=120,
-        check=False,
+        argv, input=input_data, capture_output=True, text=text, env=env, timeout=timeout, check=False
     )
     if proc.returncode != 0:
-        pytest.fail(f"crane {args[0]} failed: {proc.stderr.strip()}", pytrace=False)
-    return proc.stdout.strip()
+        stderr = proc.stderr if text else proc.stderr.decode()
+        pytest.fail(f"{what} failed: {stderr.strip()}", pytrace=False)
+    return proc
+
+
+def _crane(*args: str, env: dict[str, str], input_text: str | None = None) -> str:
+    return run_or_fail(
+        [str(BIN_DIR / "crane"), *args], f"crane {args[0]}", input_data=input_text, env=env
+    ).stdout.strip()
 
 
 @pytest.fixture(scope="session")

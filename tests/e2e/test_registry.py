@@ -20,7 +20,7 @@ from pathlib import Path
 import certifi
 import pytest
 import requests
-from conftest import REGISTRY, REGISTRY_CA, REGISTRY_USER, registry_password
+from conftest import REGISTRY, REGISTRY_CA, REGISTRY_USER, registry_password, run_or_fail
 
 REGISTRY_URL = f"https://{REGISTRY}"
 CONTAINERD_SOCKET = "/run/containerd/containerd.sock"
@@ -73,17 +73,13 @@ def docker_config(tmp_path_factory, registry_answers) -> Iterator[dict[str, str]
         pytest.fail("Docker Engine does not answer (`docker info` fails): run the container_runtime role")
     config_dir = tmp_path_factory.mktemp("docker-config")
     env = dict(os.environ, DOCKER_CONFIG=str(config_dir))
-    login = subprocess.run(
+    run_or_fail(
         ["docker", "login", REGISTRY, "--username", REGISTRY_USER, "--password-stdin"],
-        input=registry_password(),
-        capture_output=True,
-        text=True,
+        f"docker login {REGISTRY}",
+        input_data=registry_password(),
         env=env,
         timeout=60,
-        check=False,
     )
-    if login.returncode != 0:
-        pytest.fail(f"docker login {REGISTRY} failed: {login.stderr.strip()}", pytrace=False)
     yield env
 
 
@@ -99,20 +95,15 @@ def pushed_image(docker_config) -> Iterator[PushedImage]:
         tar.addfile(info, io.BytesIO(data))
     repository, tag = "cloudnative/e2e-registry", marker[:12]
     ref = f"{REGISTRY}/{repository}:{tag}"
-    imported = subprocess.run(
+    imported = run_or_fail(
         ["docker", "import", "-", ref],
-        input=layer.getvalue(),
-        capture_output=True,
+        "docker import",
+        input_data=layer.getvalue(),
         env=docker_config,
         timeout=60,
-        check=False,
     )
-    if imported.returncode != 0:
-        pytest.fail(f"docker import failed: {imported.stderr.decode().strip()}", pytrace=False)
     image_id = imported.stdout.decode().strip()
-    pushed = run("docker", "push", ref, env=docker_config)
-    if pushed.returncode != 0:
-        pytest.fail(f"authenticated docker push of {ref} failed: {pushed.stderr.strip()}", pytrace=False)
+    run_or_fail(["docker", "push", ref], f"authenticated docker push of {ref}", env=docker_config)
     yield PushedImage(repository, tag, image_id)
     run("docker", "rmi", "--force", ref, env=docker_config)
 
