@@ -28,5 +28,5 @@ done
 "${PY}" bench/deploy/plot.py "${RESULTS}/deploy-rollout-version-run.json" "${RESULTS}/deploy-rollout.png" \
   --title "Rolling update of prod (new image tag and version) by site.yml under 100 req/s"
 "${PY}" bench/deploy/plot.py "${RESULTS}/deploy-autoscaling-run.json" "${RESULTS}/deploy-autoscaling.png" \
-  --title "HPA under CPU load: /prod/fibo?n=100000 (cache off) at 10 req/s, then none"
+  --title "HPA under CPU load: /prod/fibo?n=100000 (cache off) at 40 req/s, then none"
 exit "${status:-0}"
