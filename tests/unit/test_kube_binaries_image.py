@@ -1,4 +1,4 @@
-"""Image tarballs from scripts/build-from-goproxy/make-image.py are valid OCI layouts and Docker archives."""
+"""Image tarballs from the kube_binaries role's make-image.py are valid OCI layouts and Docker archives."""
 
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-SCRIPT = Path(__file__).resolve().parents[2] / "scripts" / "build-from-goproxy" / "make-image.py"
+SCRIPT = Path(__file__).resolve().parents[2] / "roles/kube_binaries/files/build-from-goproxy/make-image.py"
 REF = "registry.cloudnative:5000/cloudnative/coredns:v1.14.7"
 
 

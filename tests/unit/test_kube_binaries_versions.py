@@ -9,7 +9,7 @@ import yaml
 
 ROOT = Path(__file__).resolve().parents[2]
 ROLE = ROOT / "roles" / "kube_binaries"
-BUILD = ROOT / "scripts" / "build-from-goproxy" / "build.sh"
+BUILD = ROOT / "roles" / "kube_binaries" / "files" / "build-from-goproxy" / "build.sh"
 
 # build.sh component -> the role default holding its version
 VERSION_VARS = {
@@ -77,3 +77,17 @@ def test_unknown_component_is_refused() -> None:
     result = subprocess.run(["bash", str(BUILD), "no-such-thing", "v1"], capture_output=True, text=True)
     assert result.returncode != 0
     assert "unknown component: no-such-thing" in result.stderr
+
+
+def test_components_of_different_modules_are_refused_in_one_call() -> None:
+    result = subprocess.run(["bash", str(BUILD), "kubectl", "etcd"], capture_output=True, text=True)
+    assert result.returncode == 2
+    assert "one call builds one module at one version: etcd does not go with kubernetes" in result.stderr
+
+
+def test_build_all_refuses_a_job_count_that_is_not_a_positive_number() -> None:
+    result = subprocess.run(
+        ["bash", str(BUILD.parent / "build-all.sh"), "--jobs", "0"], capture_output=True, text=True
+    )
+    assert result.returncode == 2
+    assert "--jobs wants a positive number, got: 0" in result.stderr

@@ -1,13 +1,15 @@
 #!/usr/bin/env bash
-# Build one cluster component from the Go module proxy into the binary cache.
+# Build cluster components from the Go module proxy into the binary cache.
 #
-#   build.sh [--cache-dir DIR] [--install-dir DIR] [--status-file FILE] COMPONENT [VERSION]
+#   build.sh [--cache-dir DIR] [--install-dir DIR] [--status-file FILE] COMPONENT[@VERSION]...
 #   build.sh --list
 #
-# The result lands atomically in CACHE/bin/<component>-<version>/ (built in a temp dir, then renamed), together
-# with BUILD-STATS.tsv (wall seconds and peak RSS of every `go build`). When that directory already exists the
-# script prints "cached" and does nothing; after a build it prints "built". Builds are serialised with a lock
-# so that two callers never link two Kubernetes binaries at once (memory stays bounded on a small machine).
+# The components of one call must come from one Go module (say the six Kubernetes commands): they are built by
+# one `go build`, which compiles their shared packages once and links the binaries side by side. build-all.sh
+# runs the calls for several modules at once. Each component lands atomically in CACHE/bin/<component>-<version>/
+# (built in a temporary directory, then renamed) with BUILD-STATS.tsv (wall seconds and peak RSS of each
+# `go build`). A component already there prints "cached" and is left alone; a new one prints "built". Two
+# callers of the same module wait for each other on a lock instead of racing.
 set -euo pipefail
 shopt -s inherit_errexit
 
@@ -19,7 +21,7 @@ cache_dir="${CLOUDNATIVE_CACHE_DIR:-$HOME/.cache/cloudnative-httpserver}"
 install_dir=""
 status_file=""
 
-usage() { sed -n '2,10p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; exit "${1:-2}"; }
+usage() { sed -n '2,12p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; exit "${1:-2}"; }
 
 # In the order the cluster needs them (the control plane helpers wait for etcd, kube-apiserver and kubectl).
 components=(etcd kube-apiserver kubectl kube-controller-manager kube-scheduler kubelet kube-proxy
@@ -40,6 +42,23 @@ default_version() {
   esac
 }
 
+# The Go module a component is built from: components that share one are built together.
+module_of() {
+  case "$1" in
+    kube-*|kubectl|kubelet) echo kubernetes ;;
+    *) echo "$1" ;;
+  esac
+}
+
+# The binaries a component installs.
+binaries_of() {
+  case "$1" in
+    etcd) echo etcd etcdctl ;;
+    containerd) echo containerd containerd-shim-runc-v2 ctr ;;
+    *) echo "$1" ;;
+  esac
+}
+
 while [[ $# -gt 0 ]]; do
   case "$1" in
     --cache-dir) cache_dir="$2"; shift 2 ;;
@@ -51,16 +70,28 @@ while [[ $# -gt 0 ]]; do
     *) break ;;
   esac
 done
-[[ $# -ge 1 && $# -le 2 ]] || usage
-component="$1"
-[[ " ${components[*]} " == *" $component "* ]] || { echo "unknown component: $component (try --list)" >&2; exit 2; }
-version="${2:-$(default_version "$component")}"
+[[ $# -ge 1 ]] || usage
 
-entry="$cache_dir/bin/$component-$version"
+module="" version=""
+wanted=()
+for arg in "$@"; do
+  component="${arg%%@*}"
+  [[ " ${components[*]} " == *" $component "* ]] || { echo "unknown component: $component (try --list)" >&2; exit 2; }
+  v="$(default_version "$component")"
+  [[ "$arg" == *@* ]] && v="${arg#*@}"
+  if [[ -z "$module" ]]; then
+    module="$(module_of "$component")" version="$v"
+  elif [[ "$(module_of "$component")" != "$module" || "$v" != "$version" ]]; then
+    echo "one call builds one module at one version: $arg does not go with $module $version (use build-all.sh)" >&2
+    exit 2
+  fi
+  wanted+=("$component")
+done
+
 log_dir="$cache_dir/build-logs"
 work_root="$cache_dir/work"
 mkdir -p "$cache_dir/bin" "$log_dir" "$work_root"
-log_file="$log_dir/$component-$version.log"
+log_file="$log_dir/$module-$version.log"
 
 export CGO_ENABLED=0
 export GOFLAGS="${GOFLAGS:--buildvcs=false}"
@@ -68,14 +99,22 @@ export GOFLAGS="${GOFLAGS:--buildvcs=false}"
 
 log() { printf '%s %s\n' "$(date -u +%H:%M:%S)" "$*" | tee -a "$log_file" >&2; }
 
+# The wanted components that have no cache entry yet.
+missing() {
+  local c
+  for c in "${wanted[@]}"; do
+    if [[ -d "$cache_dir/bin/$c-$version" ]]; then echo "cached $cache_dir/bin/$c-$version" >&2; else echo "$c"; fi
+  done
+}
+
 # Print "<Time>" (RFC 3339) of a module version from the proxy's .info, used as a reproducible build date.
 module_time() {
   go list -m -json "$1@$2" | python3 -c 'import json,sys; print(json.load(sys.stdin).get("Time", ""))'
 }
 
 # Create (once) a wrapper module in $work_root/<name> that requires $target@$version, copies the target's own
-# versioned `replace` and `exclude` lines (they only act in the main module), and maps its local-path replaces (staging modules) to "<same path>@$local_version"
-# when $local_version is given. Prints the wrapper directory.
+# versioned `replace` and `exclude` lines (they only act in the main module), and maps its local-path replaces
+# (staging modules) to "<same path>@$local_version" when $local_version is given. Prints the wrapper directory.
 prepare_wrapper() {
   local name="$1" target="$2" tversion="$3" local_version="$4"
   shift 4
@@ -116,31 +155,42 @@ for exc in json.load(open(os.environ["GOMOD_JSON"])).get("Exclude") or []:
   echo "$dir"
 }
 
-# build_pkg <workdir> <tmpdir> <output name> <package> <tags> <ldflags>
-build_pkg() {
-  local dir="$1" out_dir="$2" out="$3" pkg="$4" tags="$5" ldflags="$6"
-  local tfile="$out_dir/.time-$out"
-  log "go build $pkg -> $out"
+# build_pkgs <workdir> <tags> <ldflags> <package>...: one `go build` of main packages into $out, each binary
+# named after its package's last path element; checks that each records $pin_module at $version. A single
+# NAME=PACKAGE names its binary itself (etcd's packages end in /v3).
+build_pkgs() {
+  local dir="$1" tags="$2" ldflags="$3"
+  shift 3
+  local names=("${@##*/}") dest="$out/" tfile="$tmp/.time"
+  if [[ $# -eq 1 && "$1" == *=* ]]; then
+    names=("${1%%=*}") dest="$out/${1%%=*}"
+    set -- "${1#*=}"
+  fi
+  log "go build ${names[*]}"
   local start end
   start="$(date +%s)"
   # -mod=mod only adds missing go.sum lines; `go get <pkg>` without a version would upgrade the target to latest.
   if ! (cd "$dir" && /usr/bin/time -v -o "$tfile" \
-        go build -mod=mod -trimpath -tags "$tags" -ldflags "-s -w $ldflags" -o "$out_dir/$out" "$pkg") >>"$log_file" 2>&1; then
-    log "FAILED: go build $pkg (see $log_file)"
+        go build -mod=mod -trimpath -tags "$tags" -ldflags "-s -w $ldflags" -o "$dest" "$@") >>"$log_file" 2>&1; then
+    log "FAILED: go build $* (see $log_file)"
     return 1
   fi
   end="$(date +%s)"
-  if [[ -n "$pin_module" ]] && ! go version -m "$out_dir/$out" | grep -Eq "^[[:space:]]+(mod|dep)[[:space:]]+$pin_module[[:space:]]+$version([[:space:]]|$)"; then
-    log "FAILED: $out is not built from $pin_module $version:"
-    go version -m "$out_dir/$out" | grep -E "[[:space:]]$pin_module[[:space:]]" | tee -a "$log_file" >&2 || true
-    return 1
-  fi
-  local wall rss
+  local name
+  for name in "${names[@]}"; do
+    if [[ -n "$pin_module" ]] && ! go version -m "$out/$name" | grep -Eq "^[[:space:]]+(mod|dep)[[:space:]]+$pin_module[[:space:]]+$version([[:space:]]|$)"; then
+      log "FAILED: $name is not built from $pin_module $version:"
+      go version -m "$out/$name" | grep -E "[[:space:]]$pin_module[[:space:]]" | tee -a "$log_file" >&2 || true
+      return 1
+    fi
+  done
+  local wall rss joined
   wall="$(awk -F': ' '/Elapsed \(wall clock\)/ {print $2}' "$tfile")"
   rss="$(awk -F': ' '/Maximum resident set size/ {print $2}' "$tfile")"
-  printf '%s\t%s\t%s\t%s\t%s\n' "$out" "$version" "$((end - start))" "$wall" "$rss" >>"$out_dir/BUILD-STATS.tsv"
+  joined="$(IFS=+; echo "${names[*]}")"
+  printf '%s\t%s\t%s\t%s\t%s\n' "$joined" "$version" "$((end - start))" "$wall" "$rss" >>"$tmp/BUILD-STATS.tsv"
   rm -f "$tfile"
-  log "built $out in $((end - start))s (go build wall $wall, peak RSS ${rss} KiB)"
+  log "built $joined in $((end - start))s (go build wall $wall, peak RSS ${rss} KiB)"
 }
 
 kube_ldflags() {
@@ -156,64 +206,58 @@ kube_ldflags() {
   echo "$flags"
 }
 
-if [[ -d "$entry" ]]; then
-  echo "cached $entry"
-  exit 0
-fi
+mapfile -t todo < <(missing)
+[[ ${#todo[@]} -gt 0 ]] || exit 0
 
-exec 9>"$cache_dir/.build.lock"
+exec 9>"$cache_dir/.build-$module-$version.lock"
 flock 9
-if [[ -d "$entry" ]]; then  # another caller built it while we waited for the lock
-  echo "cached $entry"
-  exit 0
-fi
+mapfile -t todo < <(missing 2>/dev/null)  # another caller may have built some while we waited for the lock
+[[ ${#todo[@]} -gt 0 ]] || exit 0
 
-tmp="$(mktemp -d "$cache_dir/bin/.tmp-$component-$version.XXXXXX")"
+tmp="$(mktemp -d "$cache_dir/bin/.tmp-$module-$version.XXXXXX")"
 trap 'rm -rf "$tmp"' EXIT
-printf 'binary\tversion\tseconds\tgo_build_wall\tpeak_rss_kib\n' >"$tmp/BUILD-STATS.tsv"
-log "=== $component $version (go $(go env GOVERSION), GOFLAGS=$GOFLAGS, CGO_ENABLED=$CGO_ENABLED)"
+out="$tmp/out"
+mkdir -p "$out"
+printf 'binaries\tversion\tseconds\tgo_build_wall\tpeak_rss_kib\n' >"$tmp/BUILD-STATS.tsv"
+log "=== $module $version: ${todo[*]} (go $(go env GOVERSION), GOFLAGS=$GOFLAGS, CGO_ENABLED=$CGO_ENABLED)"
 started="$(date +%s)"
 
 pin_module=""  # the module whose version each built binary must record (checked with `go version -m`)
-case "$component" in
+case "$module" in
   etcd)
-    pin_module=go.etcd.io/etcd/server/v3
     dir="$(prepare_wrapper "etcd-$version" go.etcd.io/etcd/server/v3 "$version" "" "go.etcd.io/etcd/etcdctl/v3@$version")"
-    build_pkg "$dir" "$tmp" etcd go.etcd.io/etcd/server/v3 "" ""
+    pin_module=go.etcd.io/etcd/server/v3
+    build_pkgs "$dir" "" "" etcd=go.etcd.io/etcd/server/v3
     pin_module=go.etcd.io/etcd/etcdctl/v3
-    build_pkg "$dir" "$tmp" etcdctl go.etcd.io/etcd/etcdctl/v3 "" ""
+    build_pkgs "$dir" "" "" etcdctl=go.etcd.io/etcd/etcdctl/v3
     ;;
-  kube-apiserver|kube-controller-manager|kube-scheduler|kubectl|kubelet|kube-proxy)
-    staging="v0.${version#v1.}"
+  kubernetes)
     pin_module=k8s.io/kubernetes
-    dir="$(prepare_wrapper "kubernetes-$version" k8s.io/kubernetes "$version" "$staging")"
-    build_pkg "$dir" "$tmp" "$component" "k8s.io/kubernetes/cmd/$component" "" "$(kube_ldflags "$version")"
+    dir="$(prepare_wrapper "kubernetes-$version" k8s.io/kubernetes "$version" "v0.${version#v1.}")"
+    build_pkgs "$dir" "" "$(kube_ldflags "$version")" "${todo[@]/#/k8s.io/kubernetes/cmd/}"
     ;;
   containerd)
     pin_module=github.com/containerd/containerd
     dir="$(prepare_wrapper "containerd-$version" github.com/containerd/containerd "$version" "")"
     flags="-X github.com/containerd/containerd/version.Version=$version"
     flags+=" -X github.com/containerd/containerd/version.Package=github.com/containerd/containerd"
-    for bin in containerd containerd-shim-runc-v2 ctr; do
-      build_pkg "$dir" "$tmp" "$bin" "github.com/containerd/containerd/cmd/$bin" "urfave_cli_no_docs" "$flags"
-    done
+    build_pkgs "$dir" urfave_cli_no_docs "$flags" github.com/containerd/containerd/cmd/{containerd,containerd-shim-runc-v2,ctr}
     ;;
   crictl)
     pin_module=sigs.k8s.io/cri-tools
     dir="$(prepare_wrapper "cri-tools-$version" sigs.k8s.io/cri-tools "$version" "")"
-    build_pkg "$dir" "$tmp" crictl sigs.k8s.io/cri-tools/cmd/crictl "" \
-      "-X sigs.k8s.io/cri-tools/pkg/version.Version=$version"
+    build_pkgs "$dir" "" "-X sigs.k8s.io/cri-tools/pkg/version.Version=$version" sigs.k8s.io/cri-tools/cmd/crictl
     ;;
   crane)
     pin_module=github.com/google/go-containerregistry
     dir="$(prepare_wrapper "go-containerregistry-$version" github.com/google/go-containerregistry "$version" "")"
-    build_pkg "$dir" "$tmp" crane github.com/google/go-containerregistry/cmd/crane "" \
-      "-X github.com/google/go-containerregistry/cmd/crane/cmd.Version=$version"
+    build_pkgs "$dir" "" "-X github.com/google/go-containerregistry/cmd/crane/cmd.Version=$version" \
+      github.com/google/go-containerregistry/cmd/crane
     ;;
   coredns)
     pin_module=github.com/coredns/coredns
     dir="$(prepare_wrapper "coredns-$version" github.com/coredns/coredns "$version" "")"
-    build_pkg "$dir" "$tmp" coredns github.com/coredns/coredns "" ""
+    build_pkgs "$dir" "" "" github.com/coredns/coredns
     ;;
   metrics-server)
     pin_module=sigs.k8s.io/metrics-server
@@ -223,46 +267,45 @@ case "$component" in
     for p in k8s.io/component-base/version k8s.io/client-go/pkg/version; do
       flags+=" -X $p.gitVersion=$version -X $p.buildDate=$date -X $p.gitTreeState=clean"
     done
-    build_pkg "$dir" "$tmp" metrics-server sigs.k8s.io/metrics-server/cmd/metrics-server "" "$flags"
+    build_pkgs "$dir" "" "$flags" sigs.k8s.io/metrics-server/cmd/metrics-server
     ;;
   traefik)
     pin_module=github.com/traefik/traefik/v3
     dir="$(prepare_wrapper "traefik-$version" github.com/traefik/traefik/v3 "$version" "")"
     date="$(module_time github.com/traefik/traefik/v3 "$version")"
-    build_pkg "$dir" "$tmp" traefik github.com/traefik/traefik/v3/cmd/traefik "" \
-      "-X github.com/traefik/traefik/v3/pkg/version.Version=$version -X github.com/traefik/traefik/v3/pkg/version.BuildDate=$date"
+    build_pkgs "$dir" "" \
+      "-X github.com/traefik/traefik/v3/pkg/version.Version=$version -X github.com/traefik/traefik/v3/pkg/version.BuildDate=$date" \
+      github.com/traefik/traefik/v3/cmd/traefik
     ;;
   pause)
     dir="$work_root/pause-$version"
     rm -rf "$dir"
-    mkdir -p "$dir"
-    cp "$here/pause/main.go" "$here/pause/go.mod" "$dir/"
-    build_pkg "$dir" "$tmp" pause . "" "-X main.version=$version"
+    mkdir -p "$dir/pause"
+    cp "$here/pause/main.go" "$here/pause/go.mod" "$dir/pause/"
+    build_pkgs "$dir/pause" "" "-X main.version=$version" cloudnative.local/pause
     ;;
-  *) echo "unknown component: $component (try --list)" >&2; exit 2 ;;
 esac
 
-for f in "$tmp"/*; do
-  if [[ "$(basename "$f")" == BUILD-STATS.tsv ]]; then chmod 0644 "$f"; else chmod 0755 "$f"; fi
-done
-chmod 0755 "$tmp"
 seconds="$(( $(date +%s) - started ))"
-mv -T "$tmp" "$entry"
-trap - EXIT
-printf '%s\t%s\t%s\t%s\n' "$component" "$version" "$entry" "$seconds" >>"$cache_dir/build-times.tsv"
-log "=== $component $version landed in $entry after ${seconds}s"
-
-if [[ -n "$install_dir" ]]; then
-  mkdir -p "$install_dir"
-  for f in "$entry"/*; do
-    [[ "$(basename "$f")" == BUILD-STATS.tsv ]] && continue
-    install -m 0755 "$f" "$install_dir/$(basename "$f")"
+for c in "${todo[@]}"; do
+  entry_tmp="$tmp/$c"
+  mkdir -p "$entry_tmp"
+  for b in $(binaries_of "$c"); do
+    install -m 0755 "$out/$b" "$entry_tmp/$b"
   done
-fi
-if [[ -n "$status_file" ]]; then
-  for f in "$entry"/*; do
-    [[ "$(basename "$f")" == BUILD-STATS.tsv ]] && continue
-    printf '%s %s %s %s\n' "$(basename "$f")" "$version" "$f" "$seconds" >>"$status_file"
-  done
-fi
-echo "built $entry"
+  install -m 0644 "$tmp/BUILD-STATS.tsv" "$entry_tmp/BUILD-STATS.tsv"
+  chmod 0755 "$entry_tmp"
+  mv -T "$entry_tmp" "$cache_dir/bin/$c-$version"
+  printf '%s\t%s\t%s\t%s\n' "$c" "$version" "$cache_dir/bin/$c-$version" "$seconds" >>"$cache_dir/build-times.tsv"
+  if [[ -n "$install_dir" ]]; then
+    mkdir -p "$install_dir"
+    for b in $(binaries_of "$c"); do install -m 0755 "$out/$b" "$install_dir/$b"; done
+  fi
+  if [[ -n "$status_file" ]]; then
+    for b in $(binaries_of "$c"); do
+      printf '%s %s %s %s\n' "$b" "$version" "$cache_dir/bin/$c-$version/$b" "$seconds" >>"$status_file"
+    done
+  fi
+  echo "built $cache_dir/bin/$c-$version"
+done
+log "=== $module $version: ${todo[*]} landed after ${seconds}s"
