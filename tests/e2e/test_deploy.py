@@ -141,10 +141,33 @@ def test_dev_logs_debug_lines_and_prod_does_not(deployed):
     assert "INFO" in logs["prod"]
 
 
-def test_second_run_changes_nothing(deployed):
+def test_second_run_changes_nothing_and_takes_the_fast_path(deployed):
     proc = site("dev")
     assert proc.returncode == 0, proc.stdout[-4000:]
     assert recap_changed(proc) == 0, proc.stdout[-4000:]
+    fast = "Nothing to change: cloudnative-dev/httpserver runs exactly this"
+    assert fast in proc.stdout, proc.stdout[-4000:]
+    assert "Roll out registry.cloudnative" not in proc.stdout, "the fast path still ran the rollout"
+
+
+def test_a_run_without_the_recorded_fingerprint_deploys_in_full_and_records_it(deployed):
+    annotation = "cloudnative.httpserver/fingerprint"
+    recorded = deployment("dev")["metadata"]["annotations"][annotation]
+    kubectl("-n", "cloudnative-dev", "annotate", "deployment/httpserver", f"{annotation}-")
+    proc = site("dev")
+    assert proc.returncode == 0, proc.stdout[-4000:]
+    assert "Full deploy: the Deployment records another fingerprint" in proc.stdout, proc.stdout[-4000:]
+    assert "Wait for the HPA to read the pods' CPU metrics" in proc.stdout, "the full path skipped its waits"
+    assert recap_changed(proc) == 1, proc.stdout[-4000:]  # only the fingerprint, recorded again
+    assert deployment("dev")["metadata"]["annotations"][annotation] == recorded
+
+
+def test_a_forced_full_deploy_changes_only_the_fingerprint_it_removes_first_and_records_again(deployed):
+    proc = site("dev", "-e", "deploy_settled_force=true")
+    assert proc.returncode == 0, proc.stdout[-4000:]
+    assert "Full deploy: forced (deploy_settled_force)" in proc.stdout, proc.stdout[-4000:]
+    assert "Forget the recorded fingerprint before the full deploy changes anything" in proc.stdout
+    assert recap_changed(proc) == 2, proc.stdout[-4000:]
 
 
 def test_check_mode_reports_a_change_without_making_it(deployed):
