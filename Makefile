@@ -6,10 +6,12 @@ PLAYBOOK := $(VENV)/bin/ansible-playbook
 PYTEST := $(VENV)/bin/pytest
 STAGE := scripts/stage.sh
 
-.PHONY: up test venv cluster deploy lint unit manifests e2e bench bench-deploy down
+.PHONY: up test timing-start venv cluster deploy lint unit manifests e2e bench bench-deploy bench-cluster bench-build down
 
 ## up: Python env, Docker Engine, registry, cluster, image, TLS, dev and prod deployed, then the curl to try.
-up: venv cluster deploy
+up: export CLOUDNATIVE_TIMING_DIR := $(CURDIR)/.timing/up
+up: timing-start venv cluster deploy
+	@scripts/timing-report.sh .timing/up
 	@echo
 	@echo "Ready. Try:"
 	@echo "  curl --cacert /etc/cloudnative/tls/ca.crt https://cloudnative/prod/fibo?n=10"
@@ -18,6 +20,10 @@ up: venv cluster deploy
 ## test: every test, from lint to end-to-end; brings up (or reuses) what the end-to-end tests need.
 test: venv
 	@scripts/test-all.sh
+
+# A fresh timing report for `make up` (scripts/stage.sh appends each stage and playbook task to it).
+timing-start:
+	@rm -rf .timing/up
 
 venv:
 	@$(STAGE) python-env scripts/bootstrap-python.sh
@@ -49,6 +55,14 @@ bench: venv
 ## bench-deploy: site.yml against kubectl and Helm, the ingress's cost, plots (needs the cluster up).
 bench-deploy: venv
 	@$(STAGE) bench-deploy bench/deploy/run.sh
+
+## bench-cluster: cluster.yml no-op (median of 5) and from a cleared node; tears the cluster down on the way.
+bench-cluster: venv
+	@$(STAGE) bench-cluster $(VENV)/bin/python bench/cluster/cluster_times.py
+
+## bench-build: a cold build of every binary in scratch caches (about 15 minutes on 2 cores).
+bench-build:
+	@$(STAGE) bench-build bench/build/cold_build.sh --jobs 2
 
 ## down: stop and remove everything cluster.yml made.
 down: venv

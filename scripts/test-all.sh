@@ -10,6 +10,9 @@ venv=.venv
 # molecule runs ansible-config and ansible-playbook from PATH.
 export PATH="$PWD/$venv/bin:$PATH"
 failed=()
+# A fresh timing report for this run (scripts/stage.sh appends to it); printed at the end.
+export CLOUDNATIVE_TIMING_DIR=${CLOUDNATIVE_TIMING_DIR:-$PWD/.timing/test}
+rm -rf "$CLOUDNATIVE_TIMING_DIR"
 
 stage() {
   local name=$1; shift
@@ -36,6 +39,7 @@ if stage cluster-up "$venv/bin/ansible-playbook" playbooks/cluster.yml -i invent
   stage molecule-cluster "$venv/bin/molecule" test -s cluster
 fi
 
+scripts/timing-report.sh "$CLOUDNATIVE_TIMING_DIR"
 if [ ${#failed[@]} -gt 0 ]; then
   echo "FAILED stages: ${failed[*]}"
   exit 1

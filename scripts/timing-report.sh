@@ -1,0 +1,13 @@
+#!/usr/bin/env bash
+# Prints the timing report scripts/stage.sh keeps: every stage of this job, then the slowest playbook tasks.
+#   scripts/timing-report.sh [DIR] [N]     (DIR defaults to .timing/ in the checkout, N to 15)
+set -euo pipefail
+dir=${1:-$(cd "$(dirname "$0")/.." && pwd)/.timing}
+n=${2:-15}
+[[ -s "$dir/stages.tsv" ]] || { echo "no timing report in $dir"; exit 0; }
+echo "== stages (seconds)"
+column -t -s$'\t' "$dir/stages.tsv"
+if [[ -s "$dir/tasks.tsv" ]]; then
+  echo "== the $n slowest playbook tasks (stage, seconds, task)"
+  tail -n +2 "$dir/tasks.tsv" | sort -t$'\t' -k5,5 -rn | head -n "$n" | awk -F'\t' '{printf "%-18s %7.1f  %s\n", $1, $5, substr($4, 1, 100)}'
+fi
