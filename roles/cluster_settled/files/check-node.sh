@@ -1,5 +1,7 @@
 #!/usr/bin/env bash
-# Prints one line per problem that keeps this node from counting as settled, then "marker <content>".
+# Prints one line per problem that keeps this node from counting as settled, then "identity <host name, default
+# route's interface and its addresses>" (part of the fingerprint: a host that changed its name or address runs
+# in full) and "marker <content>".
 # Usage: check-node.sh MARKER PROGRAM_PREFIX SUPERVISORCTL CHECK_API KUBECTL KUBECONFIG ADDONS_NS PKI_DIR RENEW_SECONDS
 set -uo pipefail
 marker=$1 prefix=$2 supervisorctl=$3 check_api=$4 kubectl=$5 kubeconfig=$6 addons_ns=$7 pki_dir=$8 renew=$9
@@ -27,4 +29,8 @@ if [[ -d "$pki_dir" ]]; then
     openssl x509 -noout -checkend "$renew" -in "$crt" >/dev/null 2>&1 || echo "problem certificate $crt is due for renewal"
   done
 fi
+# The addresses of the default route's interface (what the roles take as the node's address), not every
+# address: the cluster's own bridges appear once it runs.
+dev=$(ip -o -4 route show default 2>/dev/null | awk '{for (i = 1; i < NF; i++) if ($i == "dev") {print $(i + 1); exit}}')
+echo "identity $(hostname) ${dev:-none} $(ip -o -4 addr show dev "${dev:-lo}" 2>/dev/null | awk '{print $4}' | sort | tr '\n' ' ')"
 echo "marker $(cat "$marker" 2>/dev/null)"
