@@ -172,6 +172,7 @@ def median_of(runs: int, command: list[str], log: str) -> tuple[float, list[floa
 def time_empty_playbook(runs: int) -> dict:
     """The floor: ansible-playbook with one play and no task, on the same inventory."""
     print("empty ansible-playbook run:", flush=True)
+    WORK.mkdir(parents=True, exist_ok=True)
     with tempfile.NamedTemporaryFile("w", suffix=".yml", dir=WORK, delete=False) as empty:
         empty.write("- name: Nothing\n  hosts: prod\n  gather_facts: false\n  tasks: []\n")
     try:
