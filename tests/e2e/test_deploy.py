@@ -24,6 +24,7 @@ ANSIBLE_PLAYBOOK = ROOT / ".venv" / "bin" / "ansible-playbook"
 KUBECONFIG = "/etc/kubernetes/admin.conf"
 CA = "/etc/cloudnative/tls/ca.crt"
 BASE = "https://cloudnative"
+MISSING_IMAGE = "registry.cloudnative:5000/cloudnative/httpserver:0.0.0-missing"
 
 
 def site(env: str, *extra: str, timeout: int = 900) -> subprocess.CompletedProcess:
@@ -204,8 +205,9 @@ def test_config_change_reaches_the_pods_by_a_rolling_update(deployed):
     ("what", "extra", "cause"),
     [
         (
-            "an image tag that does not exist",
-            ("-e", "httpserver_image_tag=0.0.0-missing"),
+            # Past the image role's registry check (an image deleted after it): the pull fails in the cluster.
+            "an image that cannot be pulled",
+            ("-e", f"deploy_image={MISSING_IMAGE}"),
             r"ErrImagePull|ImagePullBackOff",
         ),
         ("a config value the app refuses", ("-e", "config_max_n=2000000"), r"key 'max_n': must be between"),
@@ -228,4 +230,15 @@ def test_failed_rollout_is_rolled_back_while_the_old_version_serves(deployed, wh
     assert not poller.failures, (
         f"requests failed while {what} was rolled out and back: {dict(poller.outcomes)}"
     )
+    assert get("/prod/fibo?n=10").json() == {"result": 55}
+
+
+@pytest.mark.parametrize("var", ["httpserver_image_tag=0.0.0-missing", f"httpserver_image={MISSING_IMAGE}"])
+def test_an_image_the_registry_lacks_fails_before_any_change(deployed, var):
+    before = deployment("prod")
+    proc = site("prod", "-e", var)
+    assert proc.returncode != 0, proc.stdout[-3000:]
+    assert f"The registry has no {MISSING_IMAGE}" in proc.stdout, proc.stdout[-3000:]
+    after = deployment("prod")
+    assert after["metadata"]["generation"] == before["metadata"]["generation"]
     assert get("/prod/fibo?n=10").json() == {"result": 55}
