@@ -76,7 +76,6 @@ def consumer(tmp_path_factory: pytest.TempPathFactory) -> Consumer:
     )
     assert build.returncode == 0, build.stdout + build.stderr
     (tarball,) = home.glob("cloudnative-httpserver-*.tar.gz")
-    (home / "empty").mkdir()
     env = {k: v for k, v in os.environ.items() if not k.startswith("ANSIBLE_")}
     # Nothing but the installed tarball (and the `ansible` package's collections) on the path.
     install = subprocess.run(
@@ -90,7 +89,7 @@ def consumer(tmp_path_factory: pytest.TempPathFactory) -> Consumer:
             "collections",
         ],
         cwd=home,
-        env={**env, "ANSIBLE_COLLECTIONS_PATH": str(home / "empty")},
+        env={**env, "ANSIBLE_COLLECTIONS_PATH": str(home / "collections")},
         capture_output=True,
         text=True,
         timeout=300,
