@@ -18,6 +18,7 @@ from pathlib import Path
 
 import pytest
 import requests
+from conftest import REGISTRY_CA, REGISTRY_USER, registry_password
 
 ROOT = Path(__file__).resolve().parents[2]
 ANSIBLE_PLAYBOOK = ROOT / ".venv" / "bin" / "ansible-playbook"
@@ -25,6 +26,12 @@ KUBECONFIG = "/etc/kubernetes/admin.conf"
 CA = "/etc/cloudnative/tls/ca.crt"
 BASE = "https://cloudnative"
 MISSING_IMAGE = "registry.cloudnative:5000/cloudnative/httpserver:0.0.0-missing"
+MANIFEST_TYPES = (
+    "application/vnd.oci.image.index.v1+json",
+    "application/vnd.oci.image.manifest.v1+json",
+    "application/vnd.docker.distribution.manifest.list.v2+json",
+    "application/vnd.docker.distribution.manifest.v2+json",
+)
 
 
 def site(env: str, *extra: str, timeout: int = 900) -> subprocess.CompletedProcess:
@@ -242,3 +249,20 @@ def test_an_image_the_registry_lacks_fails_before_any_change(deployed, var):
     after = deployment("prod")
     assert after["metadata"]["generation"] == before["metadata"]["generation"]
     assert get("/prod/fibo?n=10").json() == {"result": 55}
+
+
+@pytest.mark.parametrize("env", ["dev", "prod"])
+def test_the_deployment_runs_its_image_by_the_digest_the_registry_gives(deployed, env):
+    image = deployment(env)["spec"]["template"]["spec"]["containers"][0]["image"]
+    pattern = r"(?P<host>[^/]+)/(?P<repo>[^:@]+):(?P<tag>[^@]+)@(?P<digest>sha256:[0-9a-f]{64})"
+    match = re.fullmatch(pattern, image)
+    assert match, f"the {env} Deployment names its image without a digest: {image}"
+    head = requests.head(
+        f"https://{match['host']}/v2/{match['repo']}/manifests/{match['tag']}",
+        auth=(REGISTRY_USER, registry_password()),
+        headers={"Accept": ", ".join(MANIFEST_TYPES)},
+        verify=str(REGISTRY_CA),
+        timeout=10,
+    )
+    assert head.status_code == 200, head.status_code
+    assert head.headers["Docker-Content-Digest"] == match["digest"]

@@ -8,6 +8,7 @@ import subprocess
 from pathlib import Path
 
 import pytest
+import yaml
 from rendering import ANSIBLE_PLAYBOOK, FAKE_REGISTRY_PASSWORD, ROOT
 
 # What a shared group_vars/all may hold for other collections and roles on the same hosts.
@@ -72,3 +73,13 @@ def test_an_environment_name_that_is_no_dns_label_fails(inventory: Path, tmp_pat
     proc = render(inventory, tmp_path / "out", "-e", "httpserver_env=Staging_1")
     assert proc.returncode != 0, proc.stdout[-4000:]
     assert "httpserver_env (a DNS label" in proc.stdout, proc.stdout[-4000:]
+
+
+def test_a_prebuilt_image_named_by_digest_is_rendered_pinned(inventory: Path, tmp_path: Path):
+    image = "registry.cloudnative:5000/cloudnative/httpserver:1.0.0-abc1234@sha256:" + "ab" * 32
+    proc = render(inventory, tmp_path / "out", "-e", f"httpserver_image={image}")
+    assert proc.returncode == 0, proc.stdout[-4000:]
+    deployment = yaml.safe_load((tmp_path / "out/deployment.yaml").read_text())
+    assert deployment["spec"]["template"]["spec"]["containers"][0]["image"] == image
+    labels = deployment["spec"]["template"]["metadata"]["labels"]
+    assert labels["app.kubernetes.io/version"] == "1.0.0-abc1234"
