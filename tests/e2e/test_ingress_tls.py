@@ -66,18 +66,28 @@ def test_tls_1_3_is_served(route):
     assert re.search(r"Protocol\s*:\s*TLSv1\.3|New, TLSv1\.3", proc.stdout), proc.stdout[-2000:]
 
 
+def key_exchange_group(proc: subprocess.CompletedProcess) -> str | None:
+    """The group the handshake used, from s_client's "Server Temp Key: X25519, 253 bits" line."""
+    found = re.search(r"Server Temp Key: (?:ECDH, )?([A-Za-z0-9]+),", proc.stdout)
+    return found[1] if proc.returncode == 0 and found else None
+
+
 @pytest.mark.parametrize(
     ("group", "accepted"),
-    [
-        ("X25519", True),
-        ("prime256v1", True),
-        ("secp384r1", True),
-        ("secp521r1", False),
-    ],
+    [("X25519", True), ("prime256v1", True), ("secp384r1", True), ("secp521r1", False)],
 )
-@pytest.mark.parametrize("version", ["-tls1_2", "-tls1_3"])
-def test_only_the_profiles_key_exchange_groups_are_accepted(route, version, group, accepted):
-    assert (handshake(version, "-groups", group).returncode == 0) == accepted
+def test_only_the_profiles_key_exchange_groups_are_used(route, group, accepted):
+    # TLS 1.3: the client offers this group alone, so the handshake succeeds exactly when the server takes it.
+    tls13 = handshake("-tls1_3", "-groups", group)
+    assert (key_exchange_group(tls13) == group) == accepted, tls13.stdout[-1500:]
+    if not accepted:
+        assert tls13.returncode != 0
+    # TLS 1.2: the offer must also hold the certificate's curve (P-256), so the client offers both and the
+    # server picks; a group outside the profile is never the one used.
+    offer = group if group == "prime256v1" else f"{group}:prime256v1"
+    tls12 = handshake("-tls1_2", "-groups", offer)
+    assert tls12.returncode == 0, tls12.stdout[-1500:]
+    assert (key_exchange_group(tls12) == group) == accepted, tls12.stdout[-1500:]
 
 
 def test_the_chain_verifies_against_the_project_ca_for_cloudnative(route):
@@ -98,6 +108,9 @@ def test_https_answers_carry_hsts_for_a_year(route):
     assert answer.headers.get("Strict-Transport-Security") == "max-age=31536000", dict(answer.headers)
 
 
-def test_plain_http_still_redirects_permanently_to_https(route):
-    answer = requests.get(f"http://{HOST}/prod/fibo?n=10", allow_redirects=False, timeout=10)
-    assert answer.status_code == 308 and answer.headers["Location"].startswith("https://"), answer.headers
+@pytest.mark.parametrize(("method", "status"), [("GET", 301), ("POST", 308)])
+def test_plain_http_still_redirects_permanently_to_https(route, method, status):
+    # Traefik's permanent redirect: 301 for GET and HEAD, 308 (method and body kept) for the others.
+    answer = requests.request(method, f"http://{HOST}/prod/fibo?n=10", allow_redirects=False, timeout=10)
+    assert answer.status_code == status, (answer.status_code, dict(answer.headers))
+    assert answer.headers["Location"] == f"https://{HOST}/prod/fibo?n=10"
