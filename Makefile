@@ -7,7 +7,7 @@ PYTEST := $(VENV)/bin/pytest
 STAGE := scripts/stage.sh
 
 .PHONY: up test timing-start venv cluster deploy lint unit manifests e2e bench bench-deploy bench-cluster bench-build down \
-	up-multinode down-multinode test-hosts-image
+	up-multinode down-multinode test-multinode test-hosts-image
 
 ## up: Python env, Docker Engine, registry, cluster, image, TLS, dev and prod deployed, then the curl to try.
 up: export CLOUDNATIVE_TIMING_DIR := $(CURDIR)/.timing/up
@@ -84,6 +84,10 @@ up-multinode: venv test-hosts-image
 	@echo
 	@echo "Ready. Try:"
 	@echo "  kubectl --kubeconfig ~/.config/cloudnative-httpserver/multinode-pki/admin.conf get nodes -o wide"
+
+## test-multinode: inventory checks, and losing a control-plane host under writes (needs make up-multinode).
+test-multinode: venv
+	@$(STAGE) test-multinode $(PYTEST) -q -s tests/multinode
 
 ## down-multinode: remove the test hosts, their volumes and network, and the PKI issued for them.
 down-multinode: venv
