@@ -4,6 +4,7 @@
     nodes.py up INVENTORY      create the network and one container per host (an existing one is left alone)
     nodes.py down INVENTORY    remove those containers, their volumes and the network
     nodes.py status INVENTORY  print each host's container state and memory
+    --only NAME                act on that host alone (down keeps the network)
 
 Everything comes from the inventory (``ansible-inventory --list``): each host's ``ansible_host`` is its
 address, ``ansible_ssh_private_key_file`` the key whose public half is installed in the container, and
@@ -138,7 +139,7 @@ def up(plan: Plan) -> None:
         print(f"{host.name} {host.address} up, ssh answers after {time.monotonic() - t0:.1f} s")
 
 
-def down(plan: Plan) -> None:
+def down(plan: Plan, keep_network: bool = False) -> None:
     for host in plan.hosts:
         labels = run("docker", "inspect", "--format", "{{json .Config.Labels}}", host.name, check=False)
         if labels.returncode != 0:
@@ -150,6 +151,8 @@ def down(plan: Plan) -> None:
         print(f"removed container {host.name}")
         if run("docker", "volume", "rm", f"{host.name}-containerd", check=False).returncode == 0:
             print(f"removed volume {host.name}-containerd")
+    if keep_network:
+        return
     removed = exists("network", plan.network) and run("docker", "network", "rm", plan.network, check=False)
     if removed and removed.returncode == 0:
         print(f"removed network {plan.network}")
@@ -171,9 +174,18 @@ def main() -> None:
     )
     parser.add_argument("action", choices=["up", "down", "status"])
     parser.add_argument("inventory")
+    parser.add_argument("--only", metavar="NAME", help="act on this host of the inventory alone")
     args = parser.parse_args()
     plan = read_plan(args.inventory)
-    {"up": up, "down": down, "status": status}[args.action](plan)
+    if args.only:
+        only = [h for h in plan.hosts if h.name == args.only]
+        if not only:
+            sys.exit(f"{args.inventory}: no host {args.only}")
+        plan = Plan(only, plan.network, plan.subnet, plan.image, plan.key)
+    if args.action == "down":
+        down(plan, keep_network=bool(args.only))
+    else:
+        {"up": up, "status": status}[args.action](plan)
 
 
 if __name__ == "__main__":
