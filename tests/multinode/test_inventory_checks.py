@@ -7,6 +7,7 @@ message. Nothing reaches this machine's own cluster.
 
 from __future__ import annotations
 
+import os
 import subprocess
 from pathlib import Path
 
@@ -38,9 +39,12 @@ def inventory(tmp_path: Path, control_plane: dict, nodes: dict, extra_groups: di
 
 
 def run_cluster_yml(inventory_path: Path) -> subprocess.CompletedProcess[str]:
+    # The project's own Ansible settings, whoever runs the test (molecule sets ANSIBLE_* of its own).
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("ANSIBLE_", "MOLECULE_"))}
+    env["ANSIBLE_CONFIG"] = str(REPO_ROOT / "ansible.cfg")
     return subprocess.run(
         [str(VENV_BIN / "ansible-playbook"), "-i", str(inventory_path), "playbooks/cluster.yml"],
-        cwd=REPO_ROOT, capture_output=True, text=True, timeout=120, check=False,
+        cwd=REPO_ROOT, env=env, capture_output=True, text=True, timeout=120, check=False,
     )  # fmt: skip
 
 
