@@ -7,7 +7,7 @@ PYTEST := $(VENV)/bin/pytest
 STAGE := scripts/stage.sh
 
 .PHONY: up test timing-start venv cluster deploy lint unit manifests e2e bench bench-deploy bench-cluster bench-build down \
-	up-multinode down-multinode test-multinode test-hosts-image
+	up-multinode down-multinode test-multinode molecule-multinode test-hosts-image
 
 ## up: Python env, Docker Engine, registry, cluster, image, TLS, dev and prod deployed, then the curl to try.
 up: export CLOUDNATIVE_TIMING_DIR := $(CURDIR)/.timing/up
@@ -88,6 +88,11 @@ up-multinode: venv test-hosts-image
 ## test-multinode: inventory checks, and losing a control-plane host under writes (needs make up-multinode).
 test-multinode: venv
 	@$(STAGE) test-multinode $(PYTEST) -q -s tests/multinode
+
+## molecule-multinode: molecule test -s multinode (create the test hosts, converge, idempotence, verify, destroy;
+## about 10 minutes; not in `make test`, see docs/multinode.md).
+molecule-multinode: venv test-hosts-image
+	@PATH="$(CURDIR)/$(VENV)/bin:$$PATH" $(STAGE) molecule-multinode $(VENV)/bin/molecule test -s multinode
 
 ## down-multinode: remove the test hosts, their volumes and network, and the PKI issued for them.
 down-multinode: venv
