@@ -34,4 +34,8 @@ if [ -f app/pyproject.toml ]; then
   esac
 fi
 ln -sfn "$venv" .venv
+# This checkout is also the installed collection cloudnative.httpserver (ansible.cfg's collections_path), so the
+# playbooks here find its plugins by their full names exactly as they do from the built tarball.
+mkdir -p collections/ansible_collections/cloudnative
+ln -sfn ../../.. collections/ansible_collections/cloudnative/httpserver
 echo "bootstrap: .venv -> $venv"

@@ -26,6 +26,8 @@ stage lint make --no-print-directory lint
 stage unit "$venv/bin/pytest" -q tests/unit
 stage manifests "$venv/bin/pytest" -q tests/manifests
 stage process "$venv/bin/pytest" -q tests/process
+# Galaxy's importer and ansible-test sanity on the built tarball (no cluster needed).
+stage collection-checks scripts/collection-checks/run.sh
 
 # Everything below needs the cluster and the deployments: `make up`, staged.
 if stage cluster-up "$venv/bin/ansible-playbook" playbooks/cluster.yml -i inventories/dev; then
@@ -33,6 +35,8 @@ if stage cluster-up "$venv/bin/ansible-playbook" playbooks/cluster.yml -i invent
   stage deploy-dev "$venv/bin/ansible-playbook" playbooks/site.yml -i inventories/dev
   stage deploy-prod "$venv/bin/ansible-playbook" playbooks/site.yml -i inventories/prod
   stage e2e "$venv/bin/pytest" -q tests/e2e
+  # The tarball installed elsewhere renders and deploys a third environment, then removes it.
+  stage consumer "$venv/bin/pytest" -q tests/collection
   stage load "$venv/bin/pytest" -q tests/load
   stage molecule-default "$venv/bin/molecule" test -s default
   # Last, as it tears the cluster down (and checks nothing is left behind) before bringing it back empty.

@@ -9,5 +9,7 @@ echo "== stages (seconds)"
 column -t -s$'\t' "$dir/stages.tsv"
 if [[ -s "$dir/tasks.tsv" ]]; then
   echo "== the $n slowest playbook tasks (stage, seconds, task)"
-  tail -n +2 "$dir/tasks.tsv" | sort -t$'\t' -k5,5 -rn | head -n "$n" | awk -F'\t' '{printf "%-18s %7.1f  %s\n", $1, $5, substr($4, 1, 100)}'
+  # awk stops printing but reads to the end: `head` would leave sort writing into a closed pipe (exit 141).
+  tail -n +2 "$dir/tasks.tsv" | sort -t$'\t' -k5,5 -rn \
+    | awk -F'\t' -v n="$n" 'NR <= n {printf "%-18s %7.1f  %s\n", $1, $5, substr($4, 1, 100)}'
 fi

@@ -69,10 +69,14 @@ def test_cluster_dns_resolves_a_service_name_inside_a_pod(core_v1, namespace, bu
     fqdn = f"hello.{namespace}.svc.cluster.local"
     # busybox's nslookup asks the pod's nameserver itself; its wget crashes resolving under static glibc, so
     # nc fetches from the address nslookup returned: DNS answer and Service routing, both from inside a pod.
+    # kube-proxy programs a new Service's rules a moment after the Service exists (seconds on a loaded host;
+    # until then the packet leaves by the default route): nc tries up to 15 times, a second apart.
     script = (
         f"cat /etc/resolv.conf; nslookup {fqdn} | tee /tmp/answer; "
         "ip=$(awk '/^Address: /{print $2}' /tmp/answer | tail -n 1); "
-        'echo "fetching $ip"; printf "GET / HTTP/1.0\\r\\n\\r\\n" | nc -w 5 "$ip" 80'
+        'echo "fetching $ip"; for i in $(seq 15); do '
+        'printf "GET / HTTP/1.0\\r\\n\\r\\n" | nc -w 5 "$ip" 80 > /tmp/body; '
+        "grep -q hello-by-name /tmp/body && break; sleep 1; done; cat /tmp/body"
     )
     core_v1.create_namespaced_pod(
         namespace, busybox_pod("client", busybox_image, pull_secret, ["sh", "-c", script], restart="Never")

@@ -18,12 +18,20 @@ from pathlib import Path
 
 import pytest
 import requests
+from conftest import REGISTRY_CA, REGISTRY_USER, registry_password
 
 ROOT = Path(__file__).resolve().parents[2]
 ANSIBLE_PLAYBOOK = ROOT / ".venv" / "bin" / "ansible-playbook"
 KUBECONFIG = "/etc/kubernetes/admin.conf"
 CA = "/etc/cloudnative/tls/ca.crt"
 BASE = "https://cloudnative"
+MISSING_IMAGE = "registry.cloudnative:5000/cloudnative/httpserver:0.0.0-missing"
+MANIFEST_TYPES = (
+    "application/vnd.oci.image.index.v1+json",
+    "application/vnd.oci.image.manifest.v1+json",
+    "application/vnd.docker.distribution.manifest.list.v2+json",
+    "application/vnd.docker.distribution.manifest.v2+json",
+)
 
 
 def site(env: str, *extra: str, timeout: int = 900) -> subprocess.CompletedProcess:
@@ -204,8 +212,9 @@ def test_config_change_reaches_the_pods_by_a_rolling_update(deployed):
     ("what", "extra", "cause"),
     [
         (
-            "an image tag that does not exist",
-            ("-e", "httpserver_image_tag=0.0.0-missing"),
+            # Past the image role's registry check (an image deleted after it): the pull fails in the cluster.
+            "an image that cannot be pulled",
+            ("-e", f"deploy_image={MISSING_IMAGE}"),
             r"ErrImagePull|ImagePullBackOff",
         ),
         ("a config value the app refuses", ("-e", "config_max_n=2000000"), r"key 'max_n': must be between"),
@@ -229,3 +238,31 @@ def test_failed_rollout_is_rolled_back_while_the_old_version_serves(deployed, wh
         f"requests failed while {what} was rolled out and back: {dict(poller.outcomes)}"
     )
     assert get("/prod/fibo?n=10").json() == {"result": 55}
+
+
+@pytest.mark.parametrize("var", ["httpserver_image_tag=0.0.0-missing", f"httpserver_image={MISSING_IMAGE}"])
+def test_an_image_the_registry_lacks_fails_before_any_change(deployed, var):
+    before = deployment("prod")
+    proc = site("prod", "-e", var)
+    assert proc.returncode != 0, proc.stdout[-3000:]
+    assert f"The registry has no {MISSING_IMAGE}" in proc.stdout, proc.stdout[-3000:]
+    after = deployment("prod")
+    assert after["metadata"]["generation"] == before["metadata"]["generation"]
+    assert get("/prod/fibo?n=10").json() == {"result": 55}
+
+
+@pytest.mark.parametrize("env", ["dev", "prod"])
+def test_the_deployment_runs_its_image_by_the_digest_the_registry_gives(deployed, env):
+    image = deployment(env)["spec"]["template"]["spec"]["containers"][0]["image"]
+    pattern = r"(?P<host>[^/]+)/(?P<repo>[^:@]+):(?P<tag>[^@]+)@(?P<digest>sha256:[0-9a-f]{64})"
+    match = re.fullmatch(pattern, image)
+    assert match, f"the {env} Deployment names its image without a digest: {image}"
+    head = requests.head(
+        f"https://{match['host']}/v2/{match['repo']}/manifests/{match['tag']}",
+        auth=(REGISTRY_USER, registry_password()),
+        headers={"Accept": ", ".join(MANIFEST_TYPES)},
+        verify=str(REGISTRY_CA),
+        timeout=10,
+    )
+    assert head.status_code == 200, head.status_code
+    assert head.headers["Docker-Content-Digest"] == match["digest"]

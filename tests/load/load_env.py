@@ -93,7 +93,7 @@ class LoadEnv:
 
     @property
     def image_tag(self) -> str:
-        return self.image.rpartition(":")[2]
+        return self.image.split("@")[0].rpartition(":")[2]
 
     def load(self, path: str, rate: float = 100, duration: float = 120, **kwargs) -> LoadGenerator:
         kwargs.setdefault("timeout", 10.0)

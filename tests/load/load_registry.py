@@ -110,7 +110,7 @@ class Registry:
 
 
 def split_image(reference: str) -> tuple[str, str, str]:
-    """registry.host:5000/repo/name:tag -> (registry.host:5000, repo/name, tag)."""
-    host, _, rest = reference.partition("/")
+    """registry.host:5000/repo/name:tag[@sha256:...] -> (registry.host:5000, repo/name, tag)."""
+    host, _, rest = reference.split("@")[0].partition("/")
     repository, _, tag = rest.rpartition(":")
     return host, repository, tag

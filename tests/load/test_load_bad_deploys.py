@@ -68,6 +68,7 @@ def test_an_image_that_never_becomes_ready_is_rolled_back(steady: LoadEnv):
 def test_a_mistyped_inventory_variable_fails_naming_it(steady: LoadEnv, tmp_path: pathlib.Path):
     inventory = tmp_path / "inventory"
     shutil.copytree(TEST_INVENTORY, inventory, symlinks=False)
-    (inventory / "group_vars/prod/90-typo.yml").write_text("---\ndeploy_replcas: 3\n")
+    (inventory / "group_vars/prod/90-typo.yml").write_text("---\ndeploy_hpa_max_replcas: 3\n")
     run = bad_deploy_under_load(steady, {}, "bad-inventory-typo", inventory=inventory)
-    assert "deploy_replcas" in run.output, run.tail()
+    assert "unknown variable deploy_hpa_max_replcas" in run.output, run.tail()
+    assert "did you mean deploy_hpa_max_replicas?" in run.output, run.tail()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import time
 
 import pytest
@@ -53,7 +54,9 @@ def test_a_new_version_rolls_out_under_load_without_a_failed_request(steady: Loa
     assert run.rc == 0, f"site.yml failed (log {run.log}):\n{run.tail()}"
     assert result.failed == 0, result.describe_failures()
     assert_steady_rate(result, RATE)
-    assert steady.cluster.image() == f"{host}/{repository}:{new_tag}"
+    # Pinned to the digest the registry gave for the new tag (a retag: the old image's digest).
+    pinned = re.escape(f"{host}/{repository}:{new_tag}") + "@sha256:[0-9a-f]{64}"
+    assert re.fullmatch(pinned, steady.cluster.image()), steady.cluster.image()
     assert not old_pods & {p.metadata.name for p in steady.cluster.pods()}, "old pods still run"
     # Answers switched from the old version to the new one during the run, and only the new one is left.
     versions = result.versions_in_order()

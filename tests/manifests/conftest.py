@@ -31,7 +31,12 @@ def rendered(tmp_path_factory: pytest.TempPathFactory, tls_dir: Path) -> dict[st
     prod = render(
         "prod", tmp_path_factory.mktemp("render-prod"), tls_dir, "-e", f"httpserver_image_tag={tag}"
     )
-    return {"dev": dev, "prod": prod}
+    # staging names a prebuilt image, as a user of the installed collection without the app's source would.
+    image = dev.objects["deployment.yaml"]["spec"]["template"]["spec"]["containers"][0]["image"]
+    staging = render(
+        "staging", tmp_path_factory.mktemp("render-staging"), tls_dir, "-e", f"httpserver_image={image}"
+    )
+    return {"dev": dev, "staging": staging, "prod": prod}
 
 
 @pytest.fixture(scope="session")

@@ -17,7 +17,7 @@ ROOT = Path(__file__).resolve().parents[2]
 ANSIBLE_PLAYBOOK = ROOT / ".venv" / "bin" / "ansible-playbook"
 KUBERNETES_VERSION = "v1.35.4"
 OPENAPI_CACHE = Path.home() / ".cache" / "cloudnative-httpserver" / "openapi" / KUBERNETES_VERSION
-ENVS = ("dev", "prod")
+ENVS = ("dev", "staging", "prod")
 FAKE_REGISTRY_PASSWORD = "manifest-test-password"
 
 

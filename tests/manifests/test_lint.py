@@ -24,7 +24,7 @@ def test_there_are_playbooks_to_check():
 
 
 @pytest.mark.parametrize("playbook", PLAYBOOKS, ids=str)
-@pytest.mark.parametrize("env", ["dev", "prod"])
+@pytest.mark.parametrize("env", ["dev", "staging", "prod"])
 def test_playbook_passes_syntax_check(playbook, env):
     proc = run(BIN / "ansible-playbook", "--syntax-check", "-i", f"inventories/{env}", playbook)
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]

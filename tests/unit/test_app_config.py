@@ -63,6 +63,11 @@ def test_defaults_fill_the_rest_and_log_level_follows_env(tmp_path: Path) -> Non
     assert prod.log_level == "INFO"
 
 
+def test_any_dns_label_names_an_environment(tmp_path: Path) -> None:
+    staging = load_config(write(tmp_path, "env: staging-2\n"), {})
+    assert (staging.env, staging.prefix, staging.log_level) == ("staging-2", "/staging-2", "INFO")
+
+
 def test_event_loop_defaults_to_uvloop_and_accepts_asyncio(tmp_path: Path) -> None:
     assert load_config(write(tmp_path, "env: dev\n"), {}).event_loop == "uvloop"
     assert load_config(write(tmp_path, "env: dev\nevent_loop: asyncio\n"), {}).event_loop == "asyncio"
@@ -119,7 +124,7 @@ def test_unknown_key_is_named(tmp_path: Path) -> None:
 
 def test_env_is_required(tmp_path: Path) -> None:
     error = error_for(tmp_path, "port: 8080\n")
-    assert (error.key, error.problem) == ("env", "is required (one of dev, prod)")
+    assert (error.key, error.problem) == ("env", "is required (a DNS label such as dev, staging or prod)")
 
 
 @pytest.mark.parametrize(
@@ -159,7 +164,8 @@ def test_wrong_type_is_named(tmp_path: Path, line: str, key: str, problem: str) 
         ("drain_seconds: -0.5", "drain_seconds", "must be between 0 and 300, got -0.5"),
         ("shutdown_timeout_seconds: 301", "shutdown_timeout_seconds", "must be between 0 and 300"),
         ("processes: -1", "processes", "must be between 0 and 64, got -1"),
-        ("env: DEV", "env", "must be one of dev, prod, got 'DEV'"),
+        ("env: DEV", "env", "must be a DNS label (a-z, 0-9 and '-', at most 63), got 'DEV'"),
+        ("env: -dev", "env", "must be a DNS label (a-z, 0-9 and '-', at most 63), got '-dev'"),
         ("log_level: TRACE", "log_level", "must be one of DEBUG, INFO, WARNING, ERROR, got 'TRACE'"),
         ("version: 'has space'", "version", "printable ASCII characters without spaces"),
         ("version: ''", "version", "printable ASCII characters without spaces"),

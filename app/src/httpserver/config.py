@@ -14,10 +14,12 @@ import yaml
 
 from httpserver import __version__
 
-ENVIRONMENTS = ("dev", "prod")
+# Any DNS label names an environment (it becomes the route prefix, the namespace's suffix and a label value).
+_ENV_RE = re.compile(r"[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?")
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
 EVENT_LOOPS = ("uvloop", "asyncio")
-DEFAULT_LOG_LEVEL = {"dev": "DEBUG", "prod": "INFO"}
+# DEBUG in dev, INFO in every other environment, unless log_level says otherwise.
+DEFAULT_LOG_LEVEL = {"dev": "DEBUG"}
 ENV_OVERRIDES = {"VERSION": "version", "LOGLEVEL": "log_level"}
 # The version travels in a response header, so it must be printable ASCII without spaces.
 _VERSION_RE = re.compile(r"[\x21-\x7e]{1,128}")
@@ -50,7 +52,7 @@ class Config:
 
     @property
     def prefix(self) -> str:
-        """The route prefix, `/dev` or `/prod`."""
+        """The route prefix, `/<env>`."""
         return f"/{self.env}"
 
     def replace(self, **changes: Any) -> Config:
@@ -66,7 +68,7 @@ class _Rule:
 
 
 RULES: dict[str, _Rule] = {
-    "env": _Rule(str, choices=ENVIRONMENTS),
+    "env": _Rule(str),
     "port": _Rule(int, 1, 65535),
     "max_n": _Rule(int, 0, 1_000_000),
     "cache": _Rule(bool),
@@ -112,6 +114,8 @@ def check_value(source: str, key: str, value: Any) -> Any:
     if rule.low is not None and rule.high is not None and not rule.low <= value <= rule.high:
         low, high = (int(rule.low), int(rule.high)) if rule.kind is int else (rule.low, rule.high)
         raise ConfigError(source, key, f"must be between {low} and {high}, got {value!r}")
+    if key == "env" and not _ENV_RE.fullmatch(value):
+        raise ConfigError(source, key, f"must be a DNS label (a-z, 0-9 and '-', at most 63), got {value!r}")
     if key == "version" and not _VERSION_RE.fullmatch(value):
         raise ConfigError(
             source, key, f"must be 1-128 printable ASCII characters without spaces, got {value!r}"
@@ -136,12 +140,12 @@ def parse_config(text: str, source: str, environ: Mapping[str, str] | None = Non
             raise ConfigError(source, str(key), f"unknown key (known keys: {', '.join(RULES)})")
         values[key] = check_value(source, key, value)
     if "env" not in values:
-        raise ConfigError(source, "env", f"is required (one of {', '.join(ENVIRONMENTS)})")
+        raise ConfigError(source, "env", "is required (a DNS label such as dev, staging or prod)")
     for variable, key in ENV_OVERRIDES.items():
         override = (environ or {}).get(variable)
         if override:
             values[key] = check_value(f"{source} (environment {variable})", key, override)
-    values.setdefault("log_level", DEFAULT_LOG_LEVEL[values["env"]])
+    values.setdefault("log_level", DEFAULT_LOG_LEVEL.get(values["env"], "INFO"))
     return Config(**values)
 
 

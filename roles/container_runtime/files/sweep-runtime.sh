@@ -1,4 +1,4 @@
-#!/bin/bash
+#!/usr/bin/env bash
 # Removes what a container runtime leaves behind once it is to go away. Each part is optional:
 #   --ctr=PATH --address=SOCKET   kill and delete every task and container in every containerd namespace
 #   --mount-root=DIR              unmount everything at or below DIR (deepest first); repeatable
@@ -50,6 +50,7 @@ for prefix in "${prefixes[@]}"; do
     for table in filter nat mangle raw; do
       chains=$("$cmd" -w -t "$table" -S 2>/dev/null | awk -v p="$prefix" '$1 == "-N" && index($2, p) == 1 {print $2}')
       [ -n "$chains" ] || continue
+      # shellcheck disable=SC2086 # one chain name per word, split on purpose
       pattern=$(printf '%s\n' $chains | paste -sd'|')
       "$cmd" -w -t "$table" -S | grep -E -- "-j ($pattern)( |$)" | grep '^-A ' | while read -r rule; do
         eval "$cmd -w -t $table ${rule/-A/-D}" && echo "removed $cmd $table rule: $rule"

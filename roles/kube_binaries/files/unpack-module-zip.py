@@ -1,4 +1,4 @@
-#!/usr/bin/env python3
+#!/usr/bin/env python
 """Unpack a Go module zip (such as golang.org/toolchain@v0.0.1-go1.26.8.linux-amd64.zip) into a directory.
 
     unpack-module-zip.py MODULE.zip DEST

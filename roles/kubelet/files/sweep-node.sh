@@ -1,4 +1,4 @@
-#!/bin/bash
+#!/usr/bin/env bash
 # Removes what a node's pods can leave behind once the kubelet and every sandbox are gone:
 # mounts under the given roots (deepest first), iptables chains named KUBE-* or CNI-* (with the rules that
 # jump to them), veths enslaved to the CNI bridge and the bridge itself. Prints "removed <what>" per item.
@@ -32,6 +32,7 @@ for cmd in iptables ip6tables; do
   for table in filter nat mangle raw; do
     chains=$("$cmd" -w -t "$table" -S 2>/dev/null | awk '$1 == "-N" && $2 ~ /^(KUBE|CNI)-/ {print $2}')
     [ -n "$chains" ] || continue
+    # shellcheck disable=SC2086 # one chain name per word, split on purpose
     pattern=$(printf '%s\n' $chains | paste -sd'|')
     # Delete every rule that jumps to one of the chains, wherever it lives.
     "$cmd" -w -t "$table" -S | grep -E -- "-j ($pattern)( |$)" | grep '^-A ' | while read -r rule; do

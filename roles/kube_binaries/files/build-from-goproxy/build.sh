@@ -184,9 +184,9 @@ build_pkgs() {
   end="$(date +%s)"
   local name
   for name in "${names[@]}"; do
-    if [[ -n "$pin_module" ]] && ! go version -m "$out/$name" | grep -Eq "^[[:space:]]+(mod|dep)[[:space:]]+$pin_module[[:space:]]+$version([[:space:]]|$)"; then
+    if [[ -n "$pin_module" ]] && ! go version -m "$out/$name" | grep -Eq "^[[:space:]]+(mod|dep)[[:space:]]+${pin_module}[[:space:]]+${version}([[:space:]]|$)"; then
       log "FAILED: $name is not built from $pin_module $version:"
-      go version -m "$out/$name" | grep -E "[[:space:]]$pin_module[[:space:]]" | tee -a "$log_file" >&2 || true
+      go version -m "$out/$name" | grep -E "[[:space:]]${pin_module}[[:space:]]" | tee -a "$log_file" >&2 || true
       return 1
     fi
   done

@@ -1,4 +1,4 @@
-#!/usr/bin/env python3
+#!/usr/bin/env python
 """Write a one-layer container image tarball from local static binaries, without docker.
 
 The tarball holds both layouts that `docker save` (Docker 25+) writes: an OCI image layout (oci-layout,
@@ -69,7 +69,7 @@ def build_layer(files: list[tuple[Path, str]]) -> bytes:
     buf = io.BytesIO()
     with tarfile.open(fileobj=buf, mode="w", format=tarfile.PAX_FORMAT) as tar:
         dirs = {"etc", "tmp"}
-        for _, dest in files:
+        for _source, dest in files:
             parts = Path(dest.lstrip("/")).parts[:-1]
             dirs.update("/".join(parts[: i + 1]) for i in range(len(parts)))
         for d in sorted(dirs):
@@ -98,7 +98,7 @@ def _json(obj: object) -> bytes:
 
 def normalize_ref(ref: str) -> str:
     """Return the fully qualified name containerd and the kubelet use (docker.io/library/... rules)."""
-    first, _, rest = ref.partition("/")
+    first, _slash, rest = ref.partition("/")
     if rest and ("." in first or ":" in first or first == "localhost"):
         return ref
     if not rest:
@@ -204,7 +204,7 @@ def parse_args(argv: list[str]) -> tuple[ImageSpec, Path]:
 
     files = []
     for item in args.file:
-        src, _, dest = item.partition(":")
+        src, _colon, dest = item.partition(":")
         if not dest.startswith("/"):
             parser.error(f"--file {item}: DEST must be an absolute path")
         if not Path(src).is_file():
