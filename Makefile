@@ -6,7 +6,8 @@ PLAYBOOK := $(VENV)/bin/ansible-playbook
 PYTEST := $(VENV)/bin/pytest
 STAGE := scripts/stage.sh
 
-.PHONY: up test timing-start venv cluster deploy lint unit manifests e2e bench bench-deploy bench-cluster bench-build down
+.PHONY: up test timing-start venv cluster deploy lint unit manifests e2e bench bench-deploy bench-cluster bench-build down \
+	up-multinode down-multinode test-multinode molecule-multinode test-hosts-image
 
 ## up: Python env, Docker Engine, registry, cluster, image, TLS, dev and prod deployed, then the curl to try.
 up: export CLOUDNATIVE_TIMING_DIR := $(CURDIR)/.timing/up
@@ -67,3 +68,33 @@ bench-build:
 ## down: stop and remove everything cluster.yml made.
 down: venv
 	@$(STAGE) teardown $(PLAYBOOK) playbooks/teardown.yml -i inventories/dev
+
+# --- Multi-node: 3 control-plane hosts and a worker, as Debian 12 containers reached over SSH (test_hosts/). ---
+MULTINODE := inventories/multinode
+
+## test-hosts-image: the test hosts' node image, built offline with debootstrap (about a minute; cached).
+test-hosts-image:
+	@docker image inspect cloudnative/test-node:bookworm >/dev/null 2>&1 || $(STAGE) test-hosts-image test_hosts/build-node-image.sh
+
+## up-multinode: start the test hosts named in inventories/multinode and bring the cluster up on them over SSH.
+up-multinode: export CLOUDNATIVE_TIMING_DIR := $(CURDIR)/.timing/up-multinode
+up-multinode: venv test-hosts-image
+	@$(STAGE) test-hosts $(VENV)/bin/python test_hosts/nodes.py up $(MULTINODE)
+	@$(STAGE) cluster-multinode $(PLAYBOOK) playbooks/cluster.yml -i $(MULTINODE)
+	@echo
+	@echo "Ready. Try:"
+	@echo "  kubectl --kubeconfig ~/.config/cloudnative-httpserver/multinode-pki/admin.conf get nodes -o wide"
+
+## test-multinode: inventory checks, and losing a control-plane host under writes (needs make up-multinode).
+test-multinode: venv
+	@$(STAGE) test-multinode $(PYTEST) -q -s tests/multinode
+
+## molecule-multinode: molecule test -s multinode (create the test hosts, converge, idempotence, verify, destroy;
+## about 10 minutes; not in `make test`, see docs/multinode.md).
+molecule-multinode: venv test-hosts-image
+	@PATH="$(CURDIR)/$(VENV)/bin:$$PATH" $(STAGE) molecule-multinode $(VENV)/bin/molecule test -s multinode
+
+## down-multinode: remove the test hosts, their volumes and network, and the PKI issued for them.
+down-multinode: venv
+	@$(STAGE) test-hosts-down $(VENV)/bin/python test_hosts/nodes.py down $(MULTINODE)
+	@rm -rf ~/.config/cloudnative-httpserver/multinode-pki

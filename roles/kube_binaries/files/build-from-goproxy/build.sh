@@ -25,7 +25,7 @@ usage() { sed -n '2,12p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; exit "${1:-
 
 # In the order the cluster needs them (the control plane helpers wait for etcd, kube-apiserver and kubectl).
 components=(etcd kube-apiserver kubectl kube-controller-manager kube-scheduler kubelet kube-proxy
-            containerd crictl crane coredns metrics-server traefik pause)
+            containerd crictl crane coredns metrics-server traefik pause flanneld flannel-cni)
 
 default_version() {
   case "$1" in
@@ -38,6 +38,8 @@ default_version() {
     metrics-server) echo "$METRICS_SERVER_VERSION" ;;
     traefik) echo "$TRAEFIK_VERSION" ;;
     pause) echo "$PAUSE_VERSION" ;;
+    flanneld) echo "$FLANNEL_VERSION" ;;
+    flannel-cni) echo "$FLANNEL_CNI_VERSION" ;;
     *) echo "unknown component: $1" >&2; return 1 ;;
   esac
 }
@@ -55,6 +57,7 @@ binaries_of() {
   case "$1" in
     etcd) echo etcd etcdctl ;;
     containerd) echo containerd containerd-shim-runc-v2 ctr ;;
+    flannel-cni) echo flannel ;;
     *) echo "$1" ;;
   esac
 }
@@ -286,6 +289,30 @@ case "$module" in
     mkdir -p "$dir/pause"
     cp "$here/pause/main.go" "$here/pause/go.mod" "$dir/pause/"
     build_pkgs "$dir/pause" "" "-X main.version=$version" cloudnative.local/pause
+    ;;
+  flanneld)
+    # flannel's own main.go minus two backends: tencentvpc imports a module whose zip the proxy refuses (only its
+    # .mod is served), and udp needs cgo. A wrapper module holding that main.go requires flannel at $version,
+    # which pins every other import; `go mod tidy` then resolves only what this main.go imports.
+    pin_module=github.com/flannel-io/flannel
+    dir="$work_root/flannel-$version"
+    if [[ ! -f "$dir/.ready" ]]; then
+      rm -rf "$dir"
+      mkdir -p "$dir"
+      src="$(go mod download -json "github.com/flannel-io/flannel@$version" | python3 -c 'import json,sys; print(json.load(sys.stdin)["Dir"])')"
+      grep -v -e 'flannel/pkg/backend/tencentvpc"' -e 'flannel/pkg/backend/udp"' "$src/main.go" >"$dir/main.go"
+      (cd "$dir" && go mod init cloudnative.local/build/flanneld && go mod edit -require="github.com/flannel-io/flannel@$version" \
+        && go mod tidy) >>"$log_file" 2>&1
+      touch "$dir/.ready"
+    fi
+    build_pkgs "$dir" "" "-X github.com/flannel-io/flannel/pkg/version.Version=$version" flanneld=.
+    ;;
+  flannel-cni)
+    # The flannel CNI plugin (reads flanneld's subnet.env, delegates to bridge and host-local): the last
+    # containernetworking/plugins release that carries it; github.com/flannel-io/cni-plugin is not served.
+    pin_module=github.com/containernetworking/plugins
+    dir="$(prepare_wrapper "cni-plugins-$version" github.com/containernetworking/plugins "$version" "")"
+    build_pkgs "$dir" "" "" flannel=github.com/containernetworking/plugins/plugins/meta/flannel
     ;;
 esac
 

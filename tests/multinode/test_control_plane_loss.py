@@ -1,0 +1,124 @@
+"""Losing one control-plane host: the API takes writes, etcd keeps quorum, and the host rejoins by itself.
+
+The host's container is SIGKILLed (every process at once, as a power cut), then started again. Writes (create
+and delete a ConfigMap, once a second) go through another control-plane host's local API load balancer.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import time
+from dataclasses import dataclass
+
+from conftest import KUBECTL, Cluster, Host, wait_for
+
+WRITES = 30
+KILL_AFTER = 3
+REJOIN_TIMEOUT = 180
+
+
+def etcd_leader(cluster: Cluster) -> Host:
+    status = cluster.etcdctl(cluster.control_plane[0], "endpoint status -w json")
+    assert status.returncode == 0, status.stderr
+    for endpoint in json.loads(status.stdout):
+        if endpoint["Status"]["leader"] == endpoint["Status"]["header"]["member_id"]:
+            return next(
+                h for h in cluster.control_plane if endpoint["Endpoint"] == f"https://{h.address}:2379"
+            )
+    raise AssertionError(f"no etcd leader in:\n{status.stdout}")
+
+
+def healthy_members(cluster: Cluster, via: Host) -> int:
+    health = cluster.etcdctl(via, "endpoint health -w simple")
+    return health.stdout.count("is healthy")
+
+
+@dataclass
+class Outcome:
+    victim: Host
+    writes: list[list[str]]  # "<i> ok|fail <seconds since the loop started> [error]"
+    killed_at_second: int
+    healthy_with_one_down: int
+    member_back: float | None
+    node_ready: float | None
+
+    @property
+    def failed(self) -> list[list[str]]:
+        return [w for w in self.writes if w[1] != "ok"]
+
+
+def kill_write_and_restart(cluster: Cluster, victim: Host) -> Outcome:
+    """SIGKILL the victim's container while another control-plane host writes, then start it again."""
+    writer = next(h for h in cluster.control_plane if h != victim)
+    # A bounded loop on the writer: a create and a delete each second; prints "<i> ok|fail <seconds> [error]".
+    loop = (
+        f"start=$(date +%s); for i in $(seq 1 {WRITES}); do "
+        f"if e=$({KUBECTL} create configmap mn-fault-$i --from-literal=i=$i 2>&1 >/dev/null) "
+        f"&& e=$({KUBECTL} delete configmap mn-fault-$i 2>&1 >/dev/null); then r=ok; else r=fail; fi; "
+        'echo "$i $r $(( $(date +%s) - start )) $(echo $e | cut -c1-200)"; sleep 1; done'
+    )
+    writes = subprocess.Popen(
+        cluster.ssh_argv(writer, loop), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    )
+    try:
+        time.sleep(KILL_AFTER)
+        subprocess.run(["docker", "kill", "--signal", "KILL", victim.name], check=True, timeout=30)
+        out, err = writes.communicate(timeout=WRITES * 15)
+    finally:
+        if writes.poll() is None:
+            writes.kill()
+    results = [line.split() for line in out.splitlines()]
+    assert len(results) == WRITES, f"the write loop stopped early: {out!r} {err!r}"
+    print(
+        f"writes through {writer.name}'s load balancer, {victim.name} killed at about {KILL_AFTER} s:\n{out}"
+    )
+    remaining = [h for h in cluster.control_plane if h != victim]
+    quorum = healthy_members(cluster, remaining[0])
+
+    subprocess.run(["docker", "start", victim.name], check=True, timeout=60)
+    expected = len(cluster.control_plane)
+    member_back = wait_for(lambda: healthy_members(cluster, remaining[0]) == expected, REJOIN_TIMEOUT)
+    node_ready = wait_for(lambda: node_is_ready(cluster, writer, victim.name), REJOIN_TIMEOUT)
+    print(f"after docker start: etcd member healthy in {member_back} s, node Ready in {node_ready} s")
+    return Outcome(victim, results, KILL_AFTER, quorum, member_back, node_ready)
+
+
+def assert_rejoined(cluster: Cluster, outcome: Outcome) -> None:
+    name = outcome.victim.name
+    assert outcome.healthy_with_one_down == len(cluster.control_plane) - 1, (
+        f"etcd members healthy while {name} was down: {outcome.healthy_with_one_down}"
+    )
+    assert outcome.member_back is not None, f"{name}'s etcd member not healthy {REJOIN_TIMEOUT} s after start"
+    assert outcome.node_ready is not None, f"{name} not Ready {REJOIN_TIMEOUT} s after start"
+
+
+def test_losing_a_follower_host_loses_no_write_and_it_rejoins(cluster: Cluster) -> None:
+    leader = etcd_leader(cluster)
+    outcome = kill_write_and_restart(cluster, next(h for h in cluster.control_plane if h != leader))
+    assert not outcome.failed, f"writes failed while {outcome.victim.name} was down: {outcome.failed}"
+    assert_rejoined(cluster, outcome)
+
+
+def test_losing_the_etcd_leader_host_fails_at_most_the_write_in_flight_and_it_rejoins(
+    cluster: Cluster,
+) -> None:
+    """A proposal the dead leader held is lost: etcd answers it "request timed out" (5 s + 2 election
+    timeouts) and the API server passes that on, as it must for a write it cannot know the fate of. Every
+    write sent after it lands on the new leader."""
+    outcome = kill_write_and_restart(cluster, etcd_leader(cluster))
+    assert len(outcome.failed) <= 1, f"more than the write in flight failed: {outcome.failed}"
+    for write in outcome.failed:
+        assert int(write[2]) >= outcome.killed_at_second - 1, f"a write failed before the kill: {write}"
+        assert "etcdserver: request timed out" in " ".join(write), f"failed for another reason: {write}"
+        later = [w for w in outcome.writes if int(w[0]) > int(write[0])]
+        assert all(w[1] == "ok" for w in later), f"writes after the one in flight failed: {later}"
+    assert_rejoined(cluster, outcome)
+
+
+def node_is_ready(cluster: Cluster, via: Host, name: str) -> bool:
+    got = cluster.kubectl(via, f"get node {name} -o json")
+    if got.returncode != 0:
+        return False
+    conditions = json.loads(got.stdout)["status"]["conditions"]
+    return any(c["type"] == "Ready" and c["status"] == "True" for c in conditions)
