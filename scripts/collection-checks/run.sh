@@ -15,7 +15,10 @@ tarball=$(echo "$work"/cloudnative-httpserver-*.tar.gz)
 echo "== built $(basename "$tarball") ($(tar tzf "$tarball" | wc -l) entries)"
 
 echo "== galaxy-importer"
-(cd "$work" && PATH="$root/.venv/bin:$PATH" GALAXY_IMPORTER_CONFIG="$here/galaxy-importer.cfg" \
+# A HOME of its own: the importer's ansible-lint installs the collection under ~/.ansible/collections, where
+# the project's own lint and playbooks would later find that copy instead of this checkout.
+mkdir -p "$work/home"
+(cd "$work" && HOME="$work/home" PATH="$root/.venv/bin:$PATH" GALAXY_IMPORTER_CONFIG="$here/galaxy-importer.cfg" \
   timeout 900 "$root/.venv/bin/python" -m galaxy_importer.main "$tarball") >"$work/importer.log" 2>&1 || {
   cat "$work/importer.log"; echo "galaxy-importer failed"; exit 1; }
 grep -v '^$' "$work/importer.log"
