@@ -176,7 +176,8 @@ def test_hpa_scales_the_deployment_on_cpu(rendered, group_vars, env):
     hpa = rendered[env].kind("HorizontalPodAutoscaler")["spec"]
     gv = group_vars[env]
     assert hpa["scaleTargetRef"] == {"apiVersion": "apps/v1", "kind": "Deployment", "name": "httpserver"}
-    assert 1 <= hpa["minReplicas"] <= hpa["maxReplicas"]
+    bounds = (gv["deploy_hpa_min_replicas"], gv["deploy_hpa_max_replicas"])
+    assert (hpa["minReplicas"], hpa["maxReplicas"]) == bounds
     # The HPA owns the count: a rendered (and applied) replicas would reset whatever the HPA set.
     assert "replicas" not in rendered[env].kind("Deployment")["spec"]
     assert hpa["metrics"][0]["resource"]["target"] == {
