@@ -38,6 +38,9 @@ def test_render_writes_one_file_per_object(rendered):
                 "HorizontalPodAutoscaler",
                 "Ingress",
                 "Namespace",
+                "NetworkPolicy",
+                "NetworkPolicy",
+                "NetworkPolicy",
                 "PodDisruptionBudget",
                 "Secret",
                 "Secret",
@@ -319,3 +322,30 @@ def test_dev_and_prod_differ_exactly_where_the_inventories_say(rendered, group_v
             continue  # each environment has its own key and certificate (names: test_tls_secret_holds_...)
         unexplained.add((key, dev[key], prod[key]))
     assert not unexplained, f"dev and prod differ where no inventory variable says so: {sorted(unexplained)}"
+
+
+@pytest.mark.parametrize("env", ENVS)
+def test_network_policies_deny_all_but_the_ingress_to_the_app_port_and_dns(rendered, env):
+    r = rendered[env]
+    deny = r.kind("NetworkPolicy", "default-deny")["spec"]
+    assert deny == {"podSelector": {}, "policyTypes": ["Ingress", "Egress"]}
+
+    deployment = r.kind("Deployment")
+    pod_labels = deployment["spec"]["template"]["metadata"]["labels"]
+    port = container(r)["ports"][0]["containerPort"]
+    allow = r.kind("NetworkPolicy", "httpserver-from-ingress")["spec"]
+    selected = allow["podSelector"]["matchLabels"]
+    assert selected.items() <= pod_labels.items(), "the ingress policy does not select the app's pods"
+    assert allow["policyTypes"] == ["Ingress"]
+    (rule,) = allow["ingress"]
+    assert rule["ports"] == [{"protocol": "TCP", "port": port}]
+    (peer,) = rule["from"]
+    assert peer["namespaceSelector"] == {"matchLabels": {"kubernetes.io/metadata.name": "kube-system"}}
+    assert peer["podSelector"] == {"matchLabels": {"app.kubernetes.io/name": "traefik"}}
+
+    dns = r.kind("NetworkPolicy", "httpserver-dns")["spec"]
+    assert dns["podSelector"] == {} and dns["policyTypes"] == ["Egress"]
+    (rule,) = dns["egress"]
+    assert sorted(p["protocol"] for p in rule["ports"]) == ["TCP", "UDP"]
+    assert {p["port"] for p in rule["ports"]} == {53}
+    assert rule["to"][0]["podSelector"] == {"matchLabels": {"k8s-app": "kube-dns"}}

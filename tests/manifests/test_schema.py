@@ -48,6 +48,7 @@ def test_schema_check_knows_every_rendered_kind(rendered, schema_set):
         ("v1", "Service"),
         ("apps/v1", "Deployment"),
         ("networking.k8s.io/v1", "Ingress"),
+        ("networking.k8s.io/v1", "NetworkPolicy"),
         ("autoscaling/v2", "HorizontalPodAutoscaler"),
         ("policy/v1", "PodDisruptionBudget"),
     } == kinds

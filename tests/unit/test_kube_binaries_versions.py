@@ -29,6 +29,7 @@ VERSION_VARS = {
     "pause": "kube_binaries_pause_version",
     "flanneld": "kube_binaries_flannel_version",
     "flannel-cni": "kube_binaries_flannel_cni_version",
+    "kube-router": "kube_binaries_kube_router_version",
 }
 MULTI_NODE_ONLY = {"flanneld", "flannel-cni"}
 

@@ -25,11 +25,13 @@ usage() { sed -n '2,12p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; exit "${1:-
 
 # In the order the cluster needs them (the control plane helpers wait for etcd, kube-apiserver and kubectl).
 components=(etcd kube-apiserver kubectl kube-controller-manager kube-scheduler kubelet kube-proxy
-            containerd crictl crane coredns metrics-server traefik pause flanneld flannel-cni)
+            containerd crictl crane coredns metrics-server traefik pause flanneld flannel-cni
+            kube-router)
 
 default_version() {
   case "$1" in
     etcd) echo "$ETCD_VERSION" ;;
+    kube-router) echo "$KUBE_ROUTER_VERSION" ;;
     kube-*|kubectl|kubelet) echo "$KUBERNETES_VERSION" ;;
     containerd) echo "$CONTAINERD_VERSION" ;;
     crictl) echo "$CRICTL_VERSION" ;;
@@ -47,6 +49,7 @@ default_version() {
 # The Go module a component is built from: components that share one are built together.
 module_of() {
   case "$1" in
+    kube-router) echo "$1" ;;
     kube-*|kubectl|kubelet) echo kubernetes ;;
     *) echo "$1" ;;
   esac
@@ -313,6 +316,19 @@ case "$module" in
     pin_module=github.com/containernetworking/plugins
     dir="$(prepare_wrapper "cni-plugins-$version" github.com/containernetworking/plugins "$version" "")"
     build_pkgs "$dir" "" "" flannel=github.com/containernetworking/plugins/plugins/meta/flannel
+    ;;
+  kube-router)
+    # kube-router's NetworkPolicy controller (iptables and ipset). Its dependencies that carry published
+    # vulnerabilities at the versions v2.1.0 pins are raised to releases that fix them (the same ones the
+    # Kubernetes build uses where it has them); the controller's own code stays v2.1.0.
+    pin_module=github.com/cloudnativelabs/kube-router/v2
+    dir="$(prepare_wrapper "kube-router-$version" github.com/cloudnativelabs/kube-router/v2 "$version" "" \
+      golang.org/x/net@v0.47.0 golang.org/x/crypto@v0.45.0 google.golang.org/protobuf@v1.36.8 \
+      github.com/docker/docker@v25.0.13+incompatible)"
+    date="$(module_time github.com/cloudnativelabs/kube-router/v2 "$version")"
+    build_pkgs "$dir" "" \
+      "-X github.com/cloudnativelabs/kube-router/v2/pkg/version.Version=$version -X github.com/cloudnativelabs/kube-router/v2/pkg/version.BuildDate=$date" \
+      github.com/cloudnativelabs/kube-router/v2/cmd/kube-router
     ;;
 esac
 
