@@ -37,6 +37,9 @@ GROUP_VARS = {
     "httpserver_shutdown_timeout_seconds": 5.0,
     "deploy_hpa_min_replicas": 1,
     "deploy_hpa_max_replicas": 2,
+    # qa is not one of the environments cluster.yml gave a deployer identity: deploy as the cluster's admin,
+    # as a user of a cluster this collection did not make would with their own kubeconfig.
+    "cloudnative_deploy_kubeconfig": KUBECONFIG,
 }
 
 
@@ -144,6 +147,19 @@ def test_a_deploy_without_image_or_build_context_fails_naming_both(consumer: Con
     proc = consumer.playbook("site")
     assert proc.returncode != 0, proc.stdout[-4000:]
     assert "holds no Dockerfile" in proc.stdout and "httpserver_image" in proc.stdout, proc.stdout[-4000:]
+    assert kubectl("get", "namespace", NAMESPACE).returncode != 0, "the failed run created the namespace"
+
+
+def test_a_deploy_to_an_environment_without_a_deployer_identity_fails_naming_what_to_do(
+    consumer: Consumer, prebuilt_image: str
+):
+    missing = consumer.directory / "no-such-deployer.conf"
+    proc = consumer.playbook(
+        "site", "-e", f"httpserver_image={prebuilt_image}", "-e", f"cloudnative_deploy_kubeconfig={missing}"
+    )
+    assert proc.returncode != 0, proc.stdout[-4000:]
+    assert f"No kubeconfig to deploy {ENV} with at {missing}" in proc.stdout, proc.stdout[-4000:]
+    assert "cloudnative_environments" in proc.stdout
     assert kubectl("get", "namespace", NAMESPACE).returncode != 0, "the failed run created the namespace"
 
 
