@@ -106,7 +106,7 @@ def copy_pull_secret(core_v1, name: str, namespace: str) -> None:
 
 def test_a_pod_in_another_namespace_cannot_reach_the_app_but_reaches_what_is_open(core_v1, namespace, app):
     copy_pull_secret(core_v1, app["pull_secret"], namespace)
-    ingress = pod_ip(core_v1, "kube-system", "app.kubernetes.io/name=traefik")
+    ingress = pod_ip(core_v1, "ingress", "app.kubernetes.io/name=traefik")
     app_pod = f"{app['pod_ip']}:{app['port']}"
     results = probe_from(
         core_v1,

@@ -340,7 +340,7 @@ def test_network_policies_deny_all_but_the_ingress_to_the_app_port_and_dns(rende
     (rule,) = allow["ingress"]
     assert rule["ports"] == [{"protocol": "TCP", "port": port}]
     (peer,) = rule["from"]
-    assert peer["namespaceSelector"] == {"matchLabels": {"kubernetes.io/metadata.name": "kube-system"}}
+    assert peer["namespaceSelector"] == {"matchLabels": {"kubernetes.io/metadata.name": "ingress"}}
     assert peer["podSelector"] == {"matchLabels": {"app.kubernetes.io/name": "traefik"}}
 
     dns = r.kind("NetworkPolicy", "httpserver-dns")["spec"]
