@@ -214,3 +214,27 @@ def test_metrics_api_returns_pod_and_node_metrics():
 
     nodes = kubectl("top", "nodes", "--no-headers").stdout.split()
     assert nodes and nodes[1].endswith("m"), f"kubectl top nodes printed {nodes}"
+
+
+def test_a_pod_without_a_pull_secret_cannot_pull_from_the_registry(core_v1, namespace, busybox_image):
+    """The node holds no registry credentials of its own (root's ~/.docker/config.json is not the kubelet's):
+    a pod pulls the project's private images only with its namespace's imagePullSecret."""
+    pod = busybox_pod("no-secret", busybox_image, "none", ["true"], restart="Never")
+    pod.spec.image_pull_secrets = None
+    pod.spec.containers[0].image_pull_policy = "Always"
+    core_v1.create_namespaced_pod(namespace, pod)
+
+    def waiting_reason() -> str:
+        statuses = core_v1.read_namespaced_pod("no-secret", namespace).status.container_statuses or []
+        state = statuses[0].state if statuses else None
+        if state and state.waiting and state.waiting.reason in ("ErrImagePull", "ImagePullBackOff"):
+            return f"{state.waiting.reason}: {state.waiting.message}"
+        assert not (state and (state.running or state.terminated)), (
+            "the pod pulled the image without credentials"
+        )
+        return ""
+
+    reason = wait_for(waiting_reason, timeout=60, what="the pull to be refused")
+    assert "401" in reason or "unauthorized" in reason.lower() or "authorization failed" in reason.lower(), (
+        reason
+    )
