@@ -29,7 +29,7 @@ declare -A cost=([kubernetes]=300 [traefik]=290 [metrics-server]=130 [coredns]=9
 declare -A group=()
 for arg in "$@"; do
   case "${arg%%@*}" in
-    kube-*|kubectl|kubelet|e2e.test) module=kubernetes ;;
+    kube-*|kubectl|kubelet|e2e.test|agnhost|nonewprivs|sample-apiserver) module=kubernetes ;;
     *) module="${arg%%@*}" ;;
   esac
   group[$module]+="$arg "

@@ -6,7 +6,8 @@
 #
 # --list names the cluster's components (what build-all.sh builds by default); --list-tests the conformance
 # suite's, built only on request: e2e.test (`go test -c` of k8s.io/kubernetes/test/e2e in the Kubernetes wrapper
-# module, version-stamped like the commands) and ginkgo (the runner at the version Kubernetes' go.mod requires).
+# module, version-stamped like the commands), ginkgo (the runner at the version Kubernetes' go.mod requires), and
+# the Go programs of its test images: agnhost, nonewprivs (nnp) and sample-apiserver (k8s.io/sample-apiserver).
 # The components of one call must come from one Go module (say the six Kubernetes commands): they are built by
 # one `go build`, which compiles their shared packages once and links the binaries side by side. build-all.sh
 # runs the calls for several modules at once. Each component lands atomically in CACHE/bin/<component>-<version>/
@@ -30,12 +31,12 @@ usage() { awk 'NR > 1 && !/^#/ {exit} NR > 1 {sub(/^# ?/, ""); print}' "${BASH_S
 components=(etcd kube-apiserver kubectl kube-controller-manager kube-scheduler kubelet kube-proxy
             containerd crictl crane coredns metrics-server traefik pause flanneld flannel-cni)
 # The conformance suite's: not in --list, so build-all.sh and the role leave them out unless named.
-test_components=(e2e.test ginkgo)
+test_components=(e2e.test ginkgo agnhost nonewprivs sample-apiserver)
 
 default_version() {
   case "$1" in
     etcd) echo "$ETCD_VERSION" ;;
-    kube-*|kubectl|kubelet|e2e.test) echo "$KUBERNETES_VERSION" ;;
+    kube-*|kubectl|kubelet|e2e.test|agnhost|nonewprivs|sample-apiserver) echo "$KUBERNETES_VERSION" ;;
     containerd) echo "$CONTAINERD_VERSION" ;;
     crictl) echo "$CRICTL_VERSION" ;;
     crane) echo "$CRANE_VERSION" ;;
@@ -53,7 +54,7 @@ default_version() {
 # The Go module a component is built from: components that share one are built together.
 module_of() {
   case "$1" in
-    kube-*|kubectl|kubelet|e2e.test) echo kubernetes ;;
+    kube-*|kubectl|kubelet|e2e.test|agnhost|nonewprivs|sample-apiserver) echo kubernetes ;;
     *) echo "$1" ;;
   esac
 }
@@ -64,6 +65,7 @@ binaries_of() {
     etcd) echo etcd etcdctl ;;
     containerd) echo containerd containerd-shim-runc-v2 ctr ;;
     flannel-cni) echo flannel ;;
+    nonewprivs) echo nnp ;;
     *) echo "$1" ;;
   esac
 }
@@ -194,8 +196,8 @@ build_pkgs() {
   end="$(date +%s)"
   local name
   for name in "${names[@]}"; do
-    if [[ -n "$pin_module" ]] && ! go version -m "$out/$name" | grep -Eq "^[[:space:]]+(mod|dep)[[:space:]]+${pin_module}[[:space:]]+${version}([[:space:]]|$)"; then
-      log "FAILED: $name is not built from $pin_module $version:"
+    if [[ -n "$pin_module" ]] && ! go version -m "$out/$name" | grep -Eq "^[[:space:]]+(mod|dep|=>)[[:space:]]+${pin_module}[[:space:]]+${pin_version:-$version}([[:space:]]|$)"; then
+      log "FAILED: $name is not built from $pin_module ${pin_version:-$version}:"
       go version -m "$out/$name" | grep -E "[[:space:]]${pin_module}[[:space:]]" | tee -a "$log_file" >&2 || true
       return 1
     fi
@@ -250,9 +252,13 @@ case "$module" in
   kubernetes)
     pin_module=k8s.io/kubernetes
     dir="$(prepare_wrapper "kubernetes-$version" k8s.io/kubernetes "$version" "v0.${version#v1.}")"
-    commands=() e2e=""
+    commands=() e2e="" tools=()
     for c in "${todo[@]}"; do
-      if [[ "$c" == e2e.test ]]; then e2e=1; else commands+=("$c"); fi
+      case "$c" in
+        e2e.test) e2e=1 ;;
+        agnhost|nonewprivs|sample-apiserver) tools+=("$c") ;;
+        *) commands+=("$c") ;;
+      esac
     done
     if [[ ${#commands[@]} -gt 0 ]]; then
       build_pkgs "$dir" "" "$(kube_ldflags "$version")" "${commands[@]/#/k8s.io/kubernetes/cmd/}"
@@ -264,6 +270,23 @@ case "$module" in
       build_pkgs "$dir" "" "$(kube_ldflags "$version")" e2e.test=k8s.io/kubernetes/test/e2e
       go_verb=(build)
     fi
+    # The test images' programs, as test/images/*/Makefile builds them (agnhost stamped with its VERSION file).
+    for c in "${tools[@]}"; do
+      case "$c" in
+        agnhost)
+          src="$(go mod download -json "k8s.io/kubernetes@$version" | python3 -c 'import json,sys; print(json.load(sys.stdin)["Dir"])')"
+          build_pkgs "$dir" "" "-X main.Version=$(cat "$src/test/images/agnhost/VERSION")" \
+            agnhost=k8s.io/kubernetes/test/images/agnhost
+          ;;
+        nonewprivs) build_pkgs "$dir" "" "" nnp=k8s.io/kubernetes/test/images/nonewprivs ;;
+        sample-apiserver)
+          # A staging module of its own (replaced by v0.<minor>.<patch> in the wrapper), not k8s.io/kubernetes.
+          pin_module=k8s.io/sample-apiserver pin_version="v0.${version#v1.}"
+          build_pkgs "$dir" "" "" sample-apiserver=k8s.io/sample-apiserver
+          pin_module=k8s.io/kubernetes pin_version=""
+          ;;
+      esac
+    done
     ;;
   containerd)
     pin_module=github.com/containerd/containerd

@@ -144,7 +144,7 @@ def image_blobs(spec: ImageSpec) -> tuple[dict[str, bytes], dict[str, object], b
         "config": {
             "User": spec.user,
             "Env": spec.env,
-            "Entrypoint": spec.entrypoint,
+            **({"Entrypoint": spec.entrypoint} if spec.entrypoint else {}),
             **({"Cmd": spec.cmd} if spec.cmd else {}),
             **({"ExposedPorts": {p: {} for p in spec.ports}} if spec.ports else {}),
             **({"Labels": spec.labels} if spec.labels else {}),
@@ -232,7 +232,9 @@ def parse_args(argv: list[str]) -> tuple[ImageSpec, Path]:
         "--env", action="append", default=[], metavar="KEY=VALUE", help="replaces the default PATH"
     )
     parser.add_argument("--workdir", default="/")
-    parser.add_argument("--entrypoint", required=True, help="entrypoint, as a JSON list or a single path")
+    parser.add_argument(
+        "--entrypoint", default="", help="entrypoint, as a JSON list or a single path (none if empty)"
+    )
     parser.add_argument("--cmd", default="", help="default arguments, as a JSON list")
     parser.add_argument("--user", default="65532:65532")
     parser.add_argument("--port", action="append", default=[], help="exposed port such as 53/udp; repeatable")
@@ -270,7 +272,7 @@ def parse_args(argv: list[str]) -> tuple[ImageSpec, Path]:
     spec = ImageSpec(
         ref=args.ref,
         files=files,
-        entrypoint=as_list(args.entrypoint),
+        entrypoint=as_list(args.entrypoint) if args.entrypoint else [],
         cmd=as_list(args.cmd) if args.cmd else [],
         user=args.user,
         ports=args.port,
