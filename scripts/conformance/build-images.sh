@@ -9,7 +9,7 @@
 #     the cluster's own etcd, pause and CoreDNS builds;
 #   - one Debian bookworm rootfs made by debootstrap (bash, coreutils, curl, dig, nc, ip/ss, iperf, nginx...),
 #     shared as the lowest layer of every image that needs a userland, so the registry stores it once;
-#   - Debian's busybox-static for the busybox image.
+#   - upstream BusyBox, compiled from its release tarball (Debian's pristine copy) for the busybox image.
 # Each image gets the name and tag that test/utils/image/manifest.go of the cluster's Kubernetes version
 # expects under PREFIX (e2e-test-images/, k8s/ ...). Output, under ~/.cache/cloudnative-httpserver/conformance/:
 #   images/<name>-<tag>.tar   the tarballs
@@ -149,21 +149,35 @@ fi
 say "rootfs $rootfs_tar ($(du -h "$rootfs_tar" | cut -f1))"
 
 # --- busybox ----------------------------------------------------------------------------------------------
-busybox_dir="$work/busybox"
-if [[ ! -x "$busybox_dir/bin/busybox" ]]; then
+# Upstream BusyBox, as the docker library image that e2e-test-images/busybox is made from: Debian's own build
+# patches ash to drop environment variables whose names are not shell identifiers, and the ConfigMap test "as
+# environment variable names with various prefixes" reads such names (data-1) back through `sh -c env`. The
+# source is Debian's pristine copy of the upstream release tarball (same SHA-256 as busybox.net's).
+busybox_version=1.37.0
+busybox_sha256=3311dff32e746499f4df0d5df04d7eb396382d7e108bb9250e7b519b837043a4
+busybox="$work/busybox-$busybox_version/busybox"
+if [[ ! -x "$busybox" ]]; then
   tmp="$(mktemp -d "$work/busybox.XXXXXX")"
-  chmod 0755 "$tmp"  # apt-get download writes as _apt
-  (cd "$tmp" && apt-get download busybox-static >/dev/null)
-  dpkg-deb -x "$tmp"/busybox-static_*.deb "$tmp/x"
-  rm -rf "$busybox_dir"
-  mkdir -p "$busybox_dir/bin"
-  install -m 0755 "$tmp/x/bin/busybox" "$busybox_dir/bin/busybox"
+  say "building busybox $busybox_version (defconfig, static, without tc, whose CBQ code newer kernel headers lack)"
+  curl -fsS -o "$tmp/src.tar.bz2" \
+    "${DEBIAN_MIRROR:-http://deb.debian.org/debian}/pool/main/b/busybox/busybox_$busybox_version.orig.tar.bz2"
+  echo "$busybox_sha256  $tmp/src.tar.bz2" | sha256sum -c --quiet
+  tar -C "$tmp" -xjf "$tmp/src.tar.bz2"
+  (
+    cd "$tmp/busybox-$busybox_version"
+    make defconfig
+    sed -i 's/^# CONFIG_STATIC is not set/CONFIG_STATIC=y/; s/^CONFIG_TC=y/# CONFIG_TC is not set/' .config
+    make oldconfig </dev/null
+    make -j2
+  ) >"$tmp/build.log" 2>&1 || { tail -n 30 "$tmp/build.log" >&2; exit 1; }
+  mkdir -p "${busybox%/*}"
+  install -m 0755 "$tmp/busybox-$busybox_version/busybox" "$busybox"
   rm -rf "$tmp"
 fi
 busybox_links=()
 while read -r applet; do
-  [[ "$applet" == bin/busybox ]] || busybox_links+=(--symlink "/$applet:/bin/busybox")
-done < <("$busybox_dir/bin/busybox" --list-full)
+  [[ "$applet" == busybox ]] || busybox_links+=(--symlink "/bin/$applet:busybox")
+done < <("$busybox" --list)
 
 # --- images -----------------------------------------------------------------------------------------------
 e2e="$prefix/e2e-test-images"
@@ -215,7 +229,7 @@ image nonroot "$(tag_of NonRoot)" "$e2e/nonroot:$(tag_of NonRoot)" -- \
 image nonewprivs "$(tag_of Nonewprivs)" "$e2e/nonewprivs:$(tag_of Nonewprivs)" -- \
   --base-layer "$rootfs_tar" "${path_env[@]}" --file "$nnp:/usr/local/bin/nnp:04755" --cmd '["nnp"]' --user 0:0
 image busybox "$(tag_of BusyBox)" "$e2e/busybox:$(tag_of BusyBox)" -- \
-  --file "$busybox_dir/bin/busybox:/bin/busybox" "${busybox_links[@]}" --cmd '["sh"]' --user 0:0 \
+  --file "$busybox:/bin/busybox" "${busybox_links[@]}" --cmd '["sh"]' --user 0:0 \
   --env "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 image sample-apiserver "$(tag_of APIServer)" "$e2e/sample-apiserver:$(tag_of APIServer)" -- \
   --file "$sample_apiserver:/sample-apiserver" --entrypoint /sample-apiserver --user 0:0
