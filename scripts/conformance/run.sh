@@ -38,6 +38,10 @@ for f in "$e2e" "$ginkgo" "$repo_list"; do
   [[ -e "$f" ]] || { echo "missing $f (build.sh e2e.test ginkgo; build-images.sh)" >&2; exit 1; }
 done
 mkdir -p "$results"
+# The environment variable, not only the flag: some test packages resolve image names in package-level
+# variables at init time (test/e2e/common/util.go's testImages, apps/types.go), before flags are parsed, so
+# with --kube-test-repo-list alone the kubectl Update Demo, describe and diff tests still pull registry.k8s.io.
+export KUBE_TEST_REPO_LIST="$repo_list"
 
 rc=0
 for part in ${parts//,/ }; do
