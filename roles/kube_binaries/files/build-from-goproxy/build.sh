@@ -280,9 +280,12 @@ case "$module" in
           ;;
         nonewprivs) build_pkgs "$dir" "" "" nnp=k8s.io/kubernetes/test/images/nonewprivs ;;
         sample-apiserver)
-          # A staging module of its own (replaced by v0.<minor>.<patch> in the wrapper), not k8s.io/kubernetes.
+          # A staging module published as v0.<minor>.<patch>, built in a wrapper of its own: as a main package
+          # in the Kubernetes wrapper, -mod=mod would add it to that go.mod and change the build info that
+          # the commands record.
           pin_module=k8s.io/sample-apiserver pin_version="v0.${version#v1.}"
-          build_pkgs "$dir" "" "" sample-apiserver=k8s.io/sample-apiserver
+          sdir="$(prepare_wrapper "sample-apiserver-$pin_version" k8s.io/sample-apiserver "$pin_version" "")"
+          build_pkgs "$sdir" "" "" sample-apiserver=k8s.io/sample-apiserver
           pin_module=k8s.io/kubernetes pin_version=""
           ;;
       esac
