@@ -159,3 +159,41 @@ def test_short_names_are_qualified_for_containerd(binary: Path, tmp_path: Path) 
     [descriptor] = json.loads(members["index.json"])["manifests"]
     assert descriptor["annotations"]["io.containerd.image.name"] == "docker.io/cloudnative/pause:3.10.1"
     assert json.loads(members["manifest.json"])[0]["RepoTags"] == ["cloudnative/pause:3.10.1"]
+
+
+def _rootfs_tar(path: Path) -> Path:
+    with tarfile.open(path, mode="w", format=tarfile.PAX_FORMAT) as tar:
+        data = b"root:x:0:0:root:/root:/bin/sh\nuser-defined-in-image:x:1000:1000::/:/bin/sh\n"
+        info = tarfile.TarInfo("etc/passwd")
+        info.size = len(data)
+        tar.addfile(info, io.BytesIO(data))
+    return path
+
+
+def test_base_layer_goes_below_the_files_and_keeps_its_own_accounts(binary: Path, tmp_path: Path) -> None:
+    base = _rootfs_tar(tmp_path / "rootfs.tar")
+    out = tmp_path / "agnhost.tar"
+    _make(binary, out, "--base-layer", str(base))
+    members = _members(out)
+    [descriptor] = json.loads(members["index.json"])["manifests"]
+    manifest = json.loads(_blob(members, descriptor["digest"]))
+    config = json.loads(_blob(members, manifest["config"]["digest"]))
+    lower, upper = (gzip.decompress(_blob(members, layer["digest"])) for layer in manifest["layers"])
+    assert lower == base.read_bytes(), "the base layer is stored as given"
+    assert config["rootfs"]["diff_ids"] == ["sha256:" + hashlib.sha256(x).hexdigest() for x in (lower, upper)]
+    assert len(json.loads(members["manifest.json"])[0]["Layers"]) == 2
+    with tarfile.open(fileobj=io.BytesIO(upper)) as tar:
+        assert "etc/passwd" not in tar.getnames(), "the files' layer must not hide the base's accounts"
+
+
+def test_file_mode_and_symlink_are_recorded(binary: Path, tmp_path: Path) -> None:
+    out = tmp_path / "nnp.tar"
+    _make(binary, out, "--file", f"{binary}:/usr/local/bin/nnp:04755", "--symlink", "/agnhost-2:agnhost")
+    members = _members(out)
+    [descriptor] = json.loads(members["index.json"])["manifests"]
+    manifest = json.loads(_blob(members, descriptor["digest"]))
+    layer = gzip.decompress(_blob(members, manifest["layers"][0]["digest"]))
+    with tarfile.open(fileobj=io.BytesIO(layer)) as tar:
+        assert tar.getmember("usr/local/bin/nnp").mode == 0o4755
+        link = tar.getmember("agnhost-2")
+        assert link.issym() and link.linkname == "agnhost"

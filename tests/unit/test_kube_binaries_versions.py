@@ -97,3 +97,14 @@ def test_build_all_refuses_a_job_count_that_is_not_a_positive_number() -> None:
     )
     assert result.returncode == 2
     assert "--jobs wants a positive number, got: 0" in result.stderr
+
+
+def test_conformance_components_are_built_only_on_request() -> None:
+    out = subprocess.run(
+        ["bash", str(BUILD), "--list-tests"], check=True, capture_output=True, text=True
+    ).stdout
+    tests = dict(line.split(" ", 1) for line in out.splitlines())
+    assert set(tests) == {"e2e.test", "ginkgo", "agnhost", "nonewprivs", "sample-apiserver"}
+    assert not set(tests) & set(_script_versions()), "build-all.sh would build the suite by default"
+    kubernetes = _script_versions()["kube-apiserver"]
+    assert tests["e2e.test"] == kubernetes, "e2e.test must be the cluster's Kubernetes version"

@@ -25,13 +25,13 @@ fi
 
 # Longest build first (seconds measured cold on 2 idle cores), so the short ones fill the gaps at the end.
 declare -A cost=([kubernetes]=300 [traefik]=290 [metrics-server]=130 [coredns]=95 [containerd]=60 [etcd]=50
-                 [crictl]=30 [crane]=5 [pause]=1 [flanneld]=180 [flannel-cni]=15
+                 [crictl]=30 [crane]=5 [pause]=1 [flanneld]=180 [flannel-cni]=15 [ginkgo]=30
                  [kube-router]=120)
 declare -A group=()
 for arg in "$@"; do
   case "${arg%%@*}" in
     kube-router) module=kube-router ;;
-    kube-*|kubectl|kubelet) module=kubernetes ;;
+    kube-*|kubectl|kubelet|e2e.test|agnhost|nonewprivs|sample-apiserver) module=kubernetes ;;
     *) module="${arg%%@*}" ;;
   esac
   group[$module]+="$arg "

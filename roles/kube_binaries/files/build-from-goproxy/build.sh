@@ -2,8 +2,12 @@
 # Build cluster components from the Go module proxy into the binary cache.
 #
 #   build.sh [--cache-dir DIR] [--install-dir DIR] [--status-file FILE] COMPONENT[@VERSION]...
-#   build.sh --list
+#   build.sh --list | --list-tests
 #
+# --list names the cluster's components (what build-all.sh builds by default); --list-tests the conformance
+# suite's, built only on request: e2e.test (`go test -c` of k8s.io/kubernetes/test/e2e in the Kubernetes wrapper
+# module, version-stamped like the commands), ginkgo (the runner at the version Kubernetes' go.mod requires), and
+# the Go programs of its test images: agnhost, nonewprivs (nnp) and sample-apiserver (k8s.io/sample-apiserver).
 # The components of one call must come from one Go module (say the six Kubernetes commands): they are built by
 # one `go build`, which compiles their shared packages once and links the binaries side by side. build-all.sh
 # runs the calls for several modules at once. Each component lands atomically in CACHE/bin/<component>-<version>/
@@ -21,18 +25,20 @@ cache_dir="${CLOUDNATIVE_CACHE_DIR:-$HOME/.cache/cloudnative-httpserver}"
 install_dir=""
 status_file=""
 
-usage() { sed -n '2,12p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; exit "${1:-2}"; }
+usage() { awk 'NR > 1 && !/^#/ {exit} NR > 1 {sub(/^# ?/, ""); print}' "${BASH_SOURCE[0]}"; exit "${1:-2}"; }
 
 # In the order the cluster needs them (the control plane helpers wait for etcd, kube-apiserver and kubectl).
 components=(etcd kube-apiserver kubectl kube-controller-manager kube-scheduler kubelet kube-proxy
             containerd crictl crane coredns metrics-server traefik pause flanneld flannel-cni
             kube-router)
+# The conformance suite's: not in --list, so build-all.sh and the role leave them out unless named.
+test_components=(e2e.test ginkgo agnhost nonewprivs sample-apiserver)
 
 default_version() {
   case "$1" in
     etcd) echo "$ETCD_VERSION" ;;
     kube-router) echo "$KUBE_ROUTER_VERSION" ;;
-    kube-*|kubectl|kubelet) echo "$KUBERNETES_VERSION" ;;
+    kube-*|kubectl|kubelet|e2e.test|agnhost|nonewprivs|sample-apiserver) echo "$KUBERNETES_VERSION" ;;
     containerd) echo "$CONTAINERD_VERSION" ;;
     crictl) echo "$CRICTL_VERSION" ;;
     crane) echo "$CRANE_VERSION" ;;
@@ -42,6 +48,7 @@ default_version() {
     pause) echo "$PAUSE_VERSION" ;;
     flanneld) echo "$FLANNEL_VERSION" ;;
     flannel-cni) echo "$FLANNEL_CNI_VERSION" ;;
+    ginkgo) echo "$GINKGO_VERSION" ;;
     *) echo "unknown component: $1" >&2; return 1 ;;
   esac
 }
@@ -50,7 +57,7 @@ default_version() {
 module_of() {
   case "$1" in
     kube-router) echo "$1" ;;
-    kube-*|kubectl|kubelet) echo kubernetes ;;
+    kube-*|kubectl|kubelet|e2e.test|agnhost|nonewprivs|sample-apiserver) echo kubernetes ;;
     *) echo "$1" ;;
   esac
 }
@@ -61,6 +68,7 @@ binaries_of() {
     etcd) echo etcd etcdctl ;;
     containerd) echo containerd containerd-shim-runc-v2 ctr ;;
     flannel-cni) echo flannel ;;
+    nonewprivs) echo nnp ;;
     *) echo "$1" ;;
   esac
 }
@@ -71,6 +79,7 @@ while [[ $# -gt 0 ]]; do
     --install-dir) install_dir="$2"; shift 2 ;;
     --status-file) status_file="$2"; shift 2 ;;
     --list) for c in "${components[@]}"; do echo "$c $(default_version "$c")"; done; exit 0 ;;
+    --list-tests) for c in "${test_components[@]}"; do echo "$c $(default_version "$c")"; done; exit 0 ;;
     -h|--help) usage 0 ;;
     -*) echo "unknown option: $1" >&2; usage ;;
     *) break ;;
@@ -82,7 +91,8 @@ module="" version=""
 wanted=()
 for arg in "$@"; do
   component="${arg%%@*}"
-  [[ " ${components[*]} " == *" $component "* ]] || { echo "unknown component: $component (try --list)" >&2; exit 2; }
+  [[ " ${components[*]} ${test_components[*]} " == *" $component "* ]] \
+    || { echo "unknown component: $component (try --list)" >&2; exit 2; }
   v="$(default_version "$component")"
   [[ "$arg" == *@* ]] && v="${arg#*@}"
   if [[ -z "$module" ]]; then
@@ -163,7 +173,9 @@ for exc in json.load(open(os.environ["GOMOD_JSON"])).get("Exclude") or []:
 
 # build_pkgs <workdir> <tags> <ldflags> <package>...: one `go build` of main packages into $out, each binary
 # named after its package's last path element; checks that each records $pin_module at $version. A single
-# NAME=PACKAGE names its binary itself (etcd's packages end in /v3).
+# NAME=PACKAGE names its binary itself (etcd's packages end in /v3). With go_verb="test -c" (and one
+# NAME=PACKAGE) it compiles that package's test binary instead, with the same flags.
+go_verb=(build)
 build_pkgs() {
   local dir="$1" tags="$2" ldflags="$3"
   shift 3
@@ -172,23 +184,23 @@ build_pkgs() {
     names=("${1%%=*}") dest="$out/${1%%=*}"
     set -- "${1#*=}"
   fi
-  log "go build ${names[*]}"
+  log "go ${go_verb[*]} ${names[*]}"
   local start end
   start="$(date +%s)"
   # -mod=mod only adds missing go.sum lines; `go get <pkg>` without a version would upgrade the target to latest.
   # -dwarf=false: the compiler writes no debug info that the linker's -w would throw away (7 % faster builds;
   # stack traces keep their function names and lines, which come from the pclntab).
   if ! (cd "$dir" && /usr/bin/time -v -o "$tfile" \
-        go build -mod=mod -trimpath -gcflags=all=-dwarf=false -tags "$tags" -ldflags "-s -w $ldflags" \
+        go "${go_verb[@]}" -mod=mod -trimpath -gcflags=all=-dwarf=false -tags "$tags" -ldflags "-s -w $ldflags" \
           -o "$dest" "$@") >>"$log_file" 2>&1; then
-    log "FAILED: go build $* (see $log_file)"
+    log "FAILED: go ${go_verb[*]} $* (see $log_file)"
     return 1
   fi
   end="$(date +%s)"
   local name
   for name in "${names[@]}"; do
-    if [[ -n "$pin_module" ]] && ! go version -m "$out/$name" | grep -Eq "^[[:space:]]+(mod|dep)[[:space:]]+${pin_module}[[:space:]]+${version}([[:space:]]|$)"; then
-      log "FAILED: $name is not built from $pin_module $version:"
+    if [[ -n "$pin_module" ]] && ! go version -m "$out/$name" | grep -Eq "^[[:space:]]+(mod|dep|=>)[[:space:]]+${pin_module}[[:space:]]+${pin_version:-$version}([[:space:]]|$)"; then
+      log "FAILED: $name is not built from $pin_module ${pin_version:-$version}:"
       go version -m "$out/$name" | grep -E "[[:space:]]${pin_module}[[:space:]]" | tee -a "$log_file" >&2 || true
       return 1
     fi
@@ -243,7 +255,44 @@ case "$module" in
   kubernetes)
     pin_module=k8s.io/kubernetes
     dir="$(prepare_wrapper "kubernetes-$version" k8s.io/kubernetes "$version" "v0.${version#v1.}")"
-    build_pkgs "$dir" "" "$(kube_ldflags "$version")" "${todo[@]/#/k8s.io/kubernetes/cmd/}"
+    commands=() e2e="" tools=()
+    for c in "${todo[@]}"; do
+      case "$c" in
+        e2e.test) e2e=1 ;;
+        agnhost|nonewprivs|sample-apiserver) tools+=("$c") ;;
+        *) commands+=("$c") ;;
+      esac
+    done
+    if [[ ${#commands[@]} -gt 0 ]]; then
+      build_pkgs "$dir" "" "$(kube_ldflags "$version")" "${commands[@]/#/k8s.io/kubernetes/cmd/}"
+    fi
+    if [[ -n "$e2e" ]]; then
+      # The conformance suite: the test binary of k8s.io/kubernetes/test/e2e (its testdata and manifests are
+      # embedded), from the same wrapper, so it links the same staging modules the cluster runs.
+      go_verb=(test -c)
+      build_pkgs "$dir" "" "$(kube_ldflags "$version")" e2e.test=k8s.io/kubernetes/test/e2e
+      go_verb=(build)
+    fi
+    # The test images' programs, as test/images/*/Makefile builds them (agnhost stamped with its VERSION file).
+    for c in "${tools[@]}"; do
+      case "$c" in
+        agnhost)
+          src="$(go mod download -json "k8s.io/kubernetes@$version" | python3 -c 'import json,sys; print(json.load(sys.stdin)["Dir"])')"
+          build_pkgs "$dir" "" "-X main.Version=$(cat "$src/test/images/agnhost/VERSION")" \
+            agnhost=k8s.io/kubernetes/test/images/agnhost
+          ;;
+        nonewprivs) build_pkgs "$dir" "" "" nnp=k8s.io/kubernetes/test/images/nonewprivs ;;
+        sample-apiserver)
+          # A staging module published as v0.<minor>.<patch>, built in a wrapper of its own: as a main package
+          # in the Kubernetes wrapper, -mod=mod would add it to that go.mod and change the build info that
+          # the commands record.
+          pin_module=k8s.io/sample-apiserver pin_version="v0.${version#v1.}"
+          sdir="$(prepare_wrapper "sample-apiserver-$pin_version" k8s.io/sample-apiserver "$pin_version" "")"
+          build_pkgs "$sdir" "" "" sample-apiserver=k8s.io/sample-apiserver
+          pin_module=k8s.io/kubernetes pin_version=""
+          ;;
+      esac
+    done
     ;;
   containerd)
     pin_module=github.com/containerd/containerd
@@ -329,6 +378,21 @@ case "$module" in
     build_pkgs "$dir" "" \
       "-X github.com/cloudnativelabs/kube-router/v2/pkg/version.Version=$version -X github.com/cloudnativelabs/kube-router/v2/pkg/version.BuildDate=$date" \
       github.com/cloudnativelabs/kube-router/v2/cmd/kube-router
+    ;;
+  ginkgo)
+    # The runner must match the suite's ginkgo library: refuse a default that drifted from Kubernetes' go.mod.
+    kube_gomod="$(go mod download -json "k8s.io/kubernetes@$KUBERNETES_VERSION" \
+      | python3 -c 'import json,sys; print(json.load(sys.stdin)["GoMod"])')"
+    wanted_ginkgo="$(go mod edit -json "$kube_gomod" | python3 -c '
+import json, sys
+print(next(r["Version"] for r in json.load(sys.stdin)["Require"] if r["Path"] == "github.com/onsi/ginkgo/v2"))')"
+    if [[ "$version" != "$wanted_ginkgo" ]]; then
+      log "note: k8s.io/kubernetes $KUBERNETES_VERSION requires ginkgo $wanted_ginkgo, building $version"
+      [[ "$version" == "$GINKGO_VERSION" ]] && { log "FAILED: GINKGO_VERSION in versions.env is not $wanted_ginkgo"; exit 1; }
+    fi
+    pin_module=github.com/onsi/ginkgo/v2
+    dir="$(prepare_wrapper "ginkgo-$version" github.com/onsi/ginkgo/v2 "$version" "")"
+    build_pkgs "$dir" "" "" ginkgo=github.com/onsi/ginkgo/v2/ginkgo
     ;;
 esac
 

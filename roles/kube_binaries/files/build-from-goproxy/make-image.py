@@ -1,5 +1,5 @@
 #!/usr/bin/env python
-"""Write a one-layer container image tarball from local static binaries, without docker.
+"""Write a container image tarball from local static binaries (and optional base layers), without docker.
 
 The tarball holds both layouts that `docker save` (Docker 25+) writes: an OCI image layout (oci-layout,
 index.json, blobs/sha256/...) and the Docker archive manifest.json pointing at the same blobs, so
@@ -8,6 +8,10 @@ times, owners and gzip header, so the same binaries always give the same image d
 
     make-image.py --ref registry.cloudnative:5000/cloudnative/coredns:v1.14.7 \
         --file /path/to/coredns:/coredns --entrypoint /coredns --user 65532 --out coredns-v1.14.7.tar
+
+With --base-layer ROOTFS.tar (an uncompressed tar of a root filesystem, repeatable, lowest first) the files
+go into a layer on top of it and the base brings its own /etc/passwd and /etc/group; --file SRC:DEST:MODE
+sets an octal mode (04755 for a setuid binary) and --symlink DEST:TARGET adds a symbolic link.
 """
 
 from __future__ import annotations
@@ -46,6 +50,10 @@ class ImageSpec:
     ports: list[str] = field(default_factory=list)
     labels: dict[str, str] = field(default_factory=dict)
     arch: str = "amd64"
+    base_layers: list[Path] = field(default_factory=list)
+    modes: dict[str, int] = field(default_factory=dict)  # DEST -> mode, for files not 0755
+    symlinks: list[tuple[str, str]] = field(default_factory=list)  # (DEST, TARGET)
+    workdir: str = "/"
 
 
 def _add_dir(tar: tarfile.TarFile, name: str, mode: int) -> None:
@@ -64,20 +72,37 @@ def _add_bytes(tar: tarfile.TarFile, name: str, data: bytes, mode: int) -> None:
     tar.addfile(info, io.BytesIO(data))
 
 
-def build_layer(files: list[tuple[Path, str]]) -> bytes:
-    """Return the uncompressed layer tar: the binaries plus /etc/passwd, /etc/group and a sticky /tmp."""
+def build_layer(
+    files: list[tuple[Path, str]],
+    *,
+    accounts: bool = True,
+    modes: dict[str, int] | None = None,
+    symlinks: list[tuple[str, str]] | None = None,
+) -> bytes:
+    """Return the uncompressed layer tar: the files (0755 unless `modes` says otherwise) and symlinks, a
+    sticky /tmp, and, with `accounts`, an /etc/passwd and /etc/group that know `nonroot` (65532)."""
+    modes = modes or {}
+    symlinks = symlinks or []
     buf = io.BytesIO()
     with tarfile.open(fileobj=buf, mode="w", format=tarfile.PAX_FORMAT) as tar:
-        dirs = {"etc", "tmp"}
-        for _source, dest in files:
+        dirs = {"etc", "tmp"} if accounts else {"tmp"}
+        for dest in [d for _src, d in files] + [d for d, _target in symlinks]:
             parts = Path(dest.lstrip("/")).parts[:-1]
             dirs.update("/".join(parts[: i + 1]) for i in range(len(parts)))
         for d in sorted(dirs):
             _add_dir(tar, d, 0o1777 if d == "tmp" else 0o755)
-        _add_bytes(tar, "etc/passwd", NONROOT_PASSWD.encode(), 0o644)
-        _add_bytes(tar, "etc/group", NONROOT_GROUP.encode(), 0o644)
+        if accounts:
+            _add_bytes(tar, "etc/passwd", NONROOT_PASSWD.encode(), 0o644)
+            _add_bytes(tar, "etc/group", NONROOT_GROUP.encode(), 0o644)
         for src, dest in sorted(files, key=lambda f: f[1]):
-            _add_bytes(tar, dest.lstrip("/"), src.read_bytes(), 0o755)
+            _add_bytes(tar, dest.lstrip("/"), src.read_bytes(), modes.get(dest, 0o755))
+        for dest, target in sorted(symlinks):
+            info = tarfile.TarInfo(dest.lstrip("/"))
+            info.type = tarfile.SYMTYPE
+            info.linkname = target
+            info.mode = 0o777
+            info.mtime = EPOCH
+            tar.addfile(info)
     return buf.getvalue()
 
 
@@ -108,8 +133,10 @@ def normalize_ref(ref: str) -> str:
 
 def image_blobs(spec: ImageSpec) -> tuple[dict[str, bytes], dict[str, object], bytes]:
     """Return (blobs by digest, manifest descriptor, index.json bytes) for the image."""
-    layer = build_layer(spec.files)
-    layer_gz = _gzip(layer)
+    layers = [path.read_bytes() for path in spec.base_layers]
+    if spec.files or spec.symlinks or not layers:
+        layers.append(build_layer(spec.files, accounts=not layers, modes=spec.modes, symlinks=spec.symlinks))
+    layers_gz = [_gzip(layer) for layer in layers]
     config = {
         "architecture": spec.arch,
         "os": "linux",
@@ -117,21 +144,21 @@ def image_blobs(spec: ImageSpec) -> tuple[dict[str, bytes], dict[str, object], b
         "config": {
             "User": spec.user,
             "Env": spec.env,
-            "Entrypoint": spec.entrypoint,
+            **({"Entrypoint": spec.entrypoint} if spec.entrypoint else {}),
             **({"Cmd": spec.cmd} if spec.cmd else {}),
             **({"ExposedPorts": {p: {} for p in spec.ports}} if spec.ports else {}),
             **({"Labels": spec.labels} if spec.labels else {}),
-            "WorkingDir": "/",
+            "WorkingDir": spec.workdir,
         },
-        "rootfs": {"type": "layers", "diff_ids": [_digest(layer)]},
-        "history": [{"created": "1970-01-01T00:00:00Z", "created_by": "make-image.py"}],
+        "rootfs": {"type": "layers", "diff_ids": [_digest(layer) for layer in layers]},
+        "history": [{"created": "1970-01-01T00:00:00Z", "created_by": "make-image.py"} for _ in layers],
     }
     config_bytes = _json(config)
     manifest = {
         "schemaVersion": 2,
         "mediaType": OCI_MANIFEST,
         "config": {"mediaType": OCI_CONFIG, "digest": _digest(config_bytes), "size": len(config_bytes)},
-        "layers": [{"mediaType": OCI_LAYER_GZIP, "digest": _digest(layer_gz), "size": len(layer_gz)}],
+        "layers": [{"mediaType": OCI_LAYER_GZIP, "digest": _digest(gz), "size": len(gz)} for gz in layers_gz],
     }
     manifest_bytes = _json(manifest)
     tag = spec.ref.rsplit(":", 1)[1] if ":" in spec.ref.rsplit("/", 1)[-1] else "latest"
@@ -146,7 +173,7 @@ def image_blobs(spec: ImageSpec) -> tuple[dict[str, bytes], dict[str, object], b
         },
     }
     index = {"schemaVersion": 2, "mediaType": OCI_INDEX, "manifests": [descriptor]}
-    blobs = {_digest(b): b for b in (layer_gz, config_bytes, manifest_bytes)}
+    blobs = {_digest(b): b for b in (*layers_gz, config_bytes, manifest_bytes)}
     return blobs, descriptor, _json(index)
 
 
@@ -158,7 +185,7 @@ def write_image(spec: ImageSpec, out: Path) -> str:
         {
             "Config": "blobs/sha256/" + manifest["config"]["digest"].split(":", 1)[1],
             "RepoTags": [spec.ref],
-            "Layers": ["blobs/sha256/" + manifest["layers"][0]["digest"].split(":", 1)[1]],
+            "Layers": ["blobs/sha256/" + layer["digest"].split(":", 1)[1] for layer in manifest["layers"]],
         }
     ]
     tmp = out.with_name(f".{out.name}.tmp{os.getpid()}")
@@ -186,11 +213,28 @@ def parse_args(argv: list[str]) -> tuple[ImageSpec, Path]:
     parser.add_argument(
         "--file",
         action="append",
-        required=True,
-        metavar="SRC:DEST",
-        help="host file to put at DEST in the image (mode 0755); repeatable",
+        default=[],
+        metavar="SRC:DEST[:MODE]",
+        help="host file to put at DEST in the image (octal MODE, default 0755); repeatable",
     )
-    parser.add_argument("--entrypoint", required=True, help="entrypoint, as a JSON list or a single path")
+    parser.add_argument(
+        "--base-layer",
+        action="append",
+        default=[],
+        type=Path,
+        metavar="ROOTFS.tar",
+        help="uncompressed tar of a root filesystem, below the files' layer; repeatable, lowest first",
+    )
+    parser.add_argument(
+        "--symlink", action="append", default=[], metavar="DEST:TARGET", help="symbolic link; repeatable"
+    )
+    parser.add_argument(
+        "--env", action="append", default=[], metavar="KEY=VALUE", help="replaces the default PATH"
+    )
+    parser.add_argument("--workdir", default="/")
+    parser.add_argument(
+        "--entrypoint", default="", help="entrypoint, as a JSON list or a single path (none if empty)"
+    )
     parser.add_argument("--cmd", default="", help="default arguments, as a JSON list")
     parser.add_argument("--user", default="65532:65532")
     parser.add_argument("--port", action="append", default=[], help="exposed port such as 53/udp; repeatable")
@@ -203,22 +247,42 @@ def parse_args(argv: list[str]) -> tuple[ImageSpec, Path]:
         return json.loads(value) if value.startswith("[") else [value]
 
     files = []
+    modes = {}
     for item in args.file:
         src, _colon, dest = item.partition(":")
+        dest, _colon, mode = dest.partition(":")
         if not dest.startswith("/"):
             parser.error(f"--file {item}: DEST must be an absolute path")
         if not Path(src).is_file():
             parser.error(f"--file {item}: {src} is not a file")
         files.append((Path(src), dest))
+        if mode:
+            modes[dest] = int(mode, 8)
+    if not files and not args.base_layer:
+        parser.error("give at least one --file or --base-layer")
+    for layer in args.base_layer:
+        if not layer.is_file():
+            parser.error(f"--base-layer {layer}: not a file")
+    symlinks = []
+    for item in args.symlink:
+        dest, _colon, target = item.partition(":")
+        if not dest.startswith("/") or not target:
+            parser.error(f"--symlink {item}: want DEST:TARGET with an absolute DEST")
+        symlinks.append((dest, target))
     spec = ImageSpec(
         ref=args.ref,
         files=files,
-        entrypoint=as_list(args.entrypoint),
+        entrypoint=as_list(args.entrypoint) if args.entrypoint else [],
         cmd=as_list(args.cmd) if args.cmd else [],
         user=args.user,
         ports=args.port,
         labels=dict(label.split("=", 1) for label in args.label),
         arch=args.arch,
+        base_layers=args.base_layer,
+        modes=modes,
+        symlinks=symlinks,
+        workdir=args.workdir,
+        **({"env": args.env} if args.env else {}),
     )
     return spec, args.out
 

@@ -1,0 +1,39 @@
+#!/usr/bin/env bash
+# Push the conformance test images that build-images.sh wrote to the cluster's registry, each reference of
+# images.tsv unless the registry already holds that digest under it.
+#
+#   scripts/conformance/push-images.sh
+#
+# crane logs in to a private DOCKER_CONFIG with the registry password (CLOUDNATIVE_REGISTRY_PASSWORD, else the
+# file the registry role generated) and trusts the registry's CA through SSL_CERT_DIR, as cluster_addons does.
+set -euo pipefail
+shopt -s inherit_errexit
+
+cache_dir="${CLOUDNATIVE_CACHE_DIR:-$HOME/.cache/cloudnative-httpserver}"
+list="$cache_dir/conformance/images.tsv"
+crane="${CRANE:-/opt/cloudnative/bin/crane}"
+user="${CLOUDNATIVE_REGISTRY_USERNAME:-cloudnative}"
+password_file="$HOME/.config/cloudnative-httpserver/registry-password"
+[[ -s "$list" ]] || { echo "no $list: run build-images.sh first" >&2; exit 1; }
+
+export DOCKER_CONFIG="$HOME/.config/cloudnative-httpserver/crane-conformance"
+export SSL_CERT_DIR="/etc/ssl/certs:/etc/cloudnative/registry"
+mkdir -p "$DOCKER_CONFIG"
+chmod 0700 "$DOCKER_CONFIG"
+registry="$(cut -f2 "$list" | head -n1 | cut -d/ -f1)"
+if [[ -n "${CLOUDNATIVE_REGISTRY_PASSWORD:-}" ]]; then
+  printf '%s' "$CLOUDNATIVE_REGISTRY_PASSWORD" | "$crane" auth login "$registry" -u "$user" --password-stdin >/dev/null
+else
+  "$crane" auth login "$registry" -u "$user" --password-stdin <"$password_file" >/dev/null
+fi
+
+while IFS=$'\t' read -r tarball ref; do
+  want="$("$crane" digest --tarball "$tarball")"
+  have="$("$crane" digest "$ref" 2>/dev/null || true)"
+  if [[ "$want" == "$have" ]]; then
+    echo "present $ref@$want"
+  else
+    "$crane" push "$tarball" "$ref" >/dev/null 2>"$DOCKER_CONFIG/push.log" || { cat "$DOCKER_CONFIG/push.log" >&2; exit 1; }
+    echo "pushed  $ref@$want"
+  fi
+done <"$list"

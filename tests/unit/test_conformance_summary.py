@@ -1,0 +1,41 @@
+"""scripts/conformance/summarize.py counts a ginkgo JUnit report and names each failure with its reason."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+SCRIPT = Path(__file__).resolve().parents[2] / "scripts" / "conformance" / "summarize.py"
+
+JUNIT = """<?xml version="1.0" encoding="UTF-8"?>
+<testsuites tests="5" failures="1">
+  <testsuite name="Kubernetes e2e suite" tests="5">
+    <testcase name="[SynchronizedBeforeSuite]" status="passed"></testcase>
+    <testcase name="[It] [sig-node] ConfigMap via the environment [Conformance]" status="passed"></testcase>
+    <testcase name="[It] [sig-node] ConfigMap with various prefixes [Conformance]" status="failed">
+      <failure message="expected &quot;data-1=value-1&quot; in output: Expected&#xA;more">trace</failure>
+    </testcase>
+    <testcase name="[It] [sig-apps] Job should run [Conformance]" status="interrupted">
+      <error message="Interrupted by User">x</error>
+    </testcase>
+    <testcase name="[It] [sig-storage] not selected" status="skipped"><skipped message="skipped"/></testcase>
+  </testsuite>
+</testsuites>
+"""
+
+
+def test_summary_counts_and_names_each_failure_with_its_first_line(tmp_path: Path) -> None:
+    report = tmp_path / "junit.xml"
+    report.write_text(JUNIT)
+    out = subprocess.run(
+        [sys.executable, str(SCRIPT), "--version", "v1.35.4", "--nodes", "1", str(report)],
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout
+    assert "Kubernetes v1.35.4, 1 node(s)" in out
+    assert "passed 1, failed 1, interrupted or timed out 1, not run 1" in out
+    assert '- [sig-node] ConfigMap with various prefixes [Conformance]: expected "data-1=value-1"' in out
+    assert "more" not in out, "only the first line of a reason belongs in the summary"
+    assert "- [sig-apps] Job should run [Conformance]: interrupted: Interrupted by User" in out
