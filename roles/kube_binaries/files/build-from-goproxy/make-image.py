@@ -151,7 +151,7 @@ def image_blobs(spec: ImageSpec) -> tuple[dict[str, bytes], dict[str, object], b
             "WorkingDir": spec.workdir,
         },
         "rootfs": {"type": "layers", "diff_ids": [_digest(layer) for layer in layers]},
-        "history": [{"created": "1970-01-01T00:00:00Z", "created_by": "make-image.py"} for _ in layers],
+        "history": [{"created": "1970-01-01T00:00:00Z", "created_by": "make-image.py"} for layer in layers],
     }
     config_bytes = _json(config)
     manifest = {
