@@ -28,6 +28,7 @@ REGISTRY = os.environ.get("CLOUDNATIVE_REGISTRY", "registry.cloudnative:5000")
 REGISTRY_CA = Path("/etc/cloudnative/registry/ca.crt")
 REGISTRY_USER = "cloudnative"
 REGISTRY_PASSWORD_FILE = Path.home() / ".config/cloudnative-httpserver/registry-password"
+AUDIT_LOG = Path("/var/log/kubernetes/audit/audit.log")
 BUSYBOX = Path("/bin/busybox")  # Debian's busybox-static: one static binary, enough for a test image
 REPO_ROOT = Path(__file__).resolve().parents[2]
 
@@ -52,6 +53,11 @@ def wait_for(
     detail = f" (last error: {last_error})" if last_error else ""
     described = what() if callable(what) else what
     pytest.fail(f"timed out after {timeout:.0f}s waiting for {described}{detail}", pytrace=False)
+
+
+def audit_entries() -> list[dict]:
+    """Every event of the API server's current audit log file."""
+    return [json.loads(line) for line in AUDIT_LOG.read_text().splitlines() if line.strip()]
 
 
 def kubectl(*args: str, input_text: str | None = None, check: bool = True, timeout: float = 60):

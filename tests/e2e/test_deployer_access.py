@@ -4,16 +4,14 @@ Needs the cluster and the dev and prod deployments from `make up`."""
 
 from __future__ import annotations
 
-import json
 import stat
 import subprocess
 from pathlib import Path
 
 import pytest
-from conftest import BIN_DIR
+from conftest import BIN_DIR, audit_entries
 
 DEPLOYERS = Path("/etc/kubernetes/deployers")
-AUDIT_LOG = Path("/var/log/kubernetes/audit/audit.log")
 DEV_USER = "system:serviceaccount:cloudnative-dev:cloudnative-deployer"
 
 
@@ -81,15 +79,11 @@ def test_each_environments_kubeconfig_is_root_only(env):
 
 
 def test_site_yml_deployed_dev_as_its_deployer_not_as_admin():
-    writes = [
-        json.loads(line)
-        for line in AUDIT_LOG.read_text().splitlines()
-        if '"cloudnative-dev"' in line and '"deployments"' in line
-    ]
     writers = {
         e["user"]["username"]
-        for e in writes
+        for e in audit_entries()
         if e.get("verb") in ("create", "patch", "update")
-        and e.get("objectRef", {}).get("resource") == "deployments"
+        and (e.get("objectRef", {}).get("namespace"), e.get("objectRef", {}).get("resource"))
+        == ("cloudnative-dev", "deployments")
     }
     assert DEV_USER in writers, f"no write to the dev Deployment by its deployer in the audit log: {writers}"

@@ -11,7 +11,7 @@ import json
 
 import pytest
 import requests
-from conftest import kubectl, pod_phase, wait_for
+from conftest import busybox_pod, kubectl, pod_phase, wait_for
 from kubernetes import client
 
 APP_NAMESPACE = "cloudnative-prod"
@@ -61,33 +61,13 @@ def pod_ip(core_v1, namespace: str, selector: str) -> str:
 
 def probe_from(core_v1, namespace: str, image: str, pull_secret: str, targets: list[str]) -> dict[str, str]:
     """Run the probe in a pod of `namespace` (restricted Pod Security) and return its results."""
-    container = client.V1Container(
-        name="probe",
-        image=image,
-        command=["python3", "-c", PROBE, *targets],
-        security_context=client.V1SecurityContext(
-            allow_privilege_escalation=False,
-            run_as_non_root=True,
-            run_as_user=65532,
-            capabilities=client.V1Capabilities(drop=["ALL"]),
-            seccomp_profile=client.V1SeccompProfile(type="RuntimeDefault"),
-        ),
-    )
-    pod = client.V1Pod(
-        metadata=client.V1ObjectMeta(name="probe"),
-        spec=client.V1PodSpec(
-            containers=[container],
-            restart_policy="Never",
-            image_pull_secrets=[client.V1LocalObjectReference(name=pull_secret)],
-        ),
-    )
+    # The restricted pod the other e2e tests use, running the image's python instead of its entrypoint.
+    pod = busybox_pod("probe", image, pull_secret, list(targets), restart="Never")
+    pod.spec.containers[0].command = ["python3", "-c", PROBE]
     core_v1.create_namespaced_pod(namespace, pod)
     budget = 60 + CONNECT_TIMEOUT * len(targets)
     phase = wait_for(
-        lambda: (
-            pod_phase(core_v1, namespace, "probe") in ("Succeeded", "Failed")
-            and pod_phase(core_v1, namespace, "probe")
-        ),
+        lambda: (phase := pod_phase(core_v1, namespace, "probe")) in ("Succeeded", "Failed") and phase,
         timeout=budget,
         what="the probe pod to finish",
     )

@@ -10,11 +10,10 @@ import subprocess
 import uuid
 from pathlib import Path
 
-from conftest import BIN_DIR, kubectl, wait_for
+from conftest import AUDIT_LOG, BIN_DIR, audit_entries, kubectl, wait_for
 
 PKI = Path("/etc/kubernetes/pki")
 ENCRYPTION_CONFIG = Path("/etc/kubernetes/encryption-config.yaml")
-AUDIT_LOG = Path("/var/log/kubernetes/audit/audit.log")
 
 
 def etcd_value(key: str) -> bytes:
@@ -59,10 +58,6 @@ def test_a_secret_created_now_is_encrypted_too(namespace):
 def test_the_encryption_key_file_is_root_only():
     mode = stat.S_IMODE(ENCRYPTION_CONFIG.stat().st_mode)
     assert mode == 0o600, oct(mode)
-
-
-def audit_entries() -> list[dict]:
-    return [json.loads(line) for line in AUDIT_LOG.read_text().splitlines() if line.strip()]
 
 
 def test_audit_log_records_writes_with_their_body_and_secret_access_without(namespace):
