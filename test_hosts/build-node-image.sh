@@ -17,7 +17,7 @@ cache="${CLOUDNATIVE_CACHE_DIR:-$HOME/.cache/cloudnative-httpserver}/test-hosts"
 # What a host has before Ansible reaches it (sshd, supervisor, python3, sudo), plus the Debian packages the
 # roles would apt-install anyway (container_runtime's netfilter tools, CNI plugins and runc; the api_proxy role's
 # haproxy), so a converge does not spend minutes in apt on every node. The roles still check for them.
-packages=openssh-server,supervisor,python3,sudo,iptables,ipset,conntrack,socat,ethtool,ebtables,ca-certificates,kmod,procps,iproute2,containernetworking-plugins,runc,haproxy,iputils-ping,curl,less,openssl
+packages=openssh-server,supervisor,python3,sudo,iptables,ipset,conntrack,socat,ethtool,ebtables,ca-certificates,nftables,kmod,procps,iproute2,containernetworking-plugins,runc,haproxy,iputils-ping,curl,less,openssl
 force=false
 [[ "${1:-}" == --force ]] && force=true
 

@@ -151,23 +151,20 @@ def run_or_fail(
     return proc
 
 
-def _crane(*args: str, env: dict[str, str], input_text: str | None = None) -> str:
+def crane(*args: str, env: dict[str, str], input_text: str | None = None) -> str:
     return run_or_fail(
         [str(BIN_DIR / "crane"), *args], f"crane {args[0]}", input_data=input_text, env=env
     ).stdout.strip()
 
 
 @pytest.fixture(scope="session")
-def busybox_image(tmp_path_factory) -> str:
-    """registry.cloudnative:5000/cloudnative/e2e-busybox: Debian's static busybox in a one-layer image."""
-    if not BUSYBOX.is_file():
-        pytest.fail(f"{BUSYBOX} is missing: apt-get install busybox-static", pytrace=False)
-    work = tmp_path_factory.mktemp("busybox-image")
-    docker_config = work / "docker"
+def crane_env(tmp_path_factory) -> dict[str, str]:
+    """The environment crane pushes to the project's registry with (logged in, trusting its CA)."""
+    docker_config = tmp_path_factory.mktemp("crane") / "docker"
     env = dict(
         os.environ, DOCKER_CONFIG=str(docker_config), SSL_CERT_DIR=f"/etc/ssl/certs:{REGISTRY_CA.parent}"
     )
-    _crane(
+    crane(
         "auth",
         "login",
         REGISTRY,
@@ -177,6 +174,15 @@ def busybox_image(tmp_path_factory) -> str:
         env=env,
         input_text=registry_password(),
     )
+    return env
+
+
+@pytest.fixture(scope="session")
+def busybox_image(tmp_path_factory, crane_env) -> str:
+    """registry.cloudnative:5000/cloudnative/e2e-busybox: Debian's static busybox in a one-layer image."""
+    if not BUSYBOX.is_file():
+        pytest.fail(f"{BUSYBOX} is missing: apt-get install busybox-static", pytrace=False)
+    work = tmp_path_factory.mktemp("busybox-image")
     layer = work / "layer.tar"
     with tarfile.open(layer, "w") as tar:
         info = tar.gettarinfo(str(BUSYBOX), arcname="bin/busybox")
@@ -188,8 +194,8 @@ def busybox_image(tmp_path_factory) -> str:
             entry.type, entry.mode = tarfile.DIRTYPE, 0o1777 if directory == "tmp" else 0o755
             tar.addfile(entry)
     ref = f"{REGISTRY}/cloudnative/e2e-busybox:1"
-    _crane("append", "--new_layer", str(layer), "--new_tag", ref, env=env)
-    _crane("mutate", ref, "--entrypoint", "/bin/busybox", "--user", "65532:65532", env=env)
+    crane("append", "--new_layer", str(layer), "--new_tag", ref, env=crane_env)
+    crane("mutate", ref, "--entrypoint", "/bin/busybox", "--user", "65532:65532", env=crane_env)
     return ref
 
 

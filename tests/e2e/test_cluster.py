@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import datetime
+import ipaddress
 import json
+import socket
 import subprocess
+import time
 import urllib.request
 
-from conftest import busybox_pod, kubectl, pod_phase, pod_ready, wait_for
+from conftest import REGISTRY, busybox_pod, crane, kubectl, pod_phase, pod_ready, wait_for
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
@@ -15,6 +18,7 @@ from cryptography.x509.oid import NameOID
 from kubernetes import client
 
 INGRESS_ADDRESS = "127.0.0.1"
+SERVICE_CIDR = ipaddress.ip_network("10.96.0.0/12")
 
 
 def serve_hello(core_v1, namespace: str, image: str, secret: str, text: str) -> str:
@@ -238,3 +242,58 @@ def test_a_pod_without_a_pull_secret_cannot_pull_from_the_registry(core_v1, name
     assert "401" in reason or "unauthorized" in reason.lower() or "authorization failed" in reason.lower(), (
         reason
     )
+
+
+def test_the_conformance_images_are_pulled_without_a_pull_secret_and_only_those(
+    core_v1, namespace, busybox_image, crane_env
+):
+    """The kubelet's credential provider holds the registry's credentials for <registry>/conformance/ only
+    (cloudnative_secretless_pull_images): the upstream suite's pods, which carry no secret, run; the test
+    above shows the same pod is refused the project's own path."""
+    ref = f"{REGISTRY}/conformance/e2e-probe/busybox:1"
+    crane("copy", busybox_image, ref, env=crane_env)
+    pod = busybox_pod("secretless", ref, "none", ["true"], restart="Never")
+    pod.spec.image_pull_secrets = None
+    pod.spec.containers[0].image_pull_policy = "Always"
+    core_v1.create_namespaced_pod(namespace, pod)
+
+    def finished():
+        phase = pod_phase(core_v1, namespace, "secretless")
+        return phase if phase in ("Succeeded", "Failed") else None
+
+    assert wait_for(finished, 60, what=f"the pod pulling {ref} without a secret to finish") == "Succeeded"
+
+
+def test_a_cluster_ip_port_that_no_service_serves_is_refused_on_the_node(
+    core_v1, namespace, busybox_image, pull_secret
+):
+    """Traffic to the Service range that kube-proxy did not rewrite is rejected on the node, not sent out by
+    the default route (where a router or proxy might answer it, as this machine's egress proxy does)."""
+    cluster_ip = serve_hello(core_v1, namespace, busybox_image, pull_secret, "hello-port-80-only")
+    used = {s.spec.cluster_ip for s in core_v1.list_service_for_all_namespaces().items}
+    unused = next(str(ip) for ip in SERVICE_CIDR.hosts() if str(ip) not in used and ip.packed[-1] == 200)
+    for address, port in ((cluster_ip, 81), (unused, 80)):
+        started = time.monotonic()
+        try:
+            with socket.create_connection((address, port), timeout=5):
+                raise AssertionError(f"{address}:{port} accepted a connection from the host")
+        except ConnectionRefusedError:
+            pass
+        assert time.monotonic() - started < 2, f"{address}:{port} was not refused at once"
+
+    script = (
+        f"nc -w 3 {cluster_ip} 80 </dev/null && echo open-80; "
+        f"nc -w 3 {cluster_ip} 81 </dev/null && echo open-81; "
+        f"nc -w 3 {unused} 80 </dev/null && echo open-unused; echo done"
+    )
+    core_v1.create_namespaced_pod(
+        namespace, busybox_pod("prober", busybox_image, pull_secret, ["sh", "-c", script], restart="Never")
+    )
+
+    def finished():
+        return pod_phase(core_v1, namespace, "prober") in ("Succeeded", "Failed")
+
+    wait_for(finished, 60, what="the probing pod to finish")
+    logs = core_v1.read_namespaced_pod_log("prober", namespace)
+    assert "open-80" in logs and "done" in logs, f"the Service's own port did not answer the pod:\n{logs}"
+    assert "open-81" not in logs and "open-unused" not in logs, f"an unserved ClusterIP answered:\n{logs}"

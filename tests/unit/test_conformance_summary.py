@@ -39,3 +39,23 @@ def test_summary_counts_and_names_each_failure_with_its_first_line(tmp_path: Pat
     assert '- [sig-node] ConfigMap with various prefixes [Conformance]: expected "data-1=value-1"' in out
     assert "more" not in out, "only the first line of a reason belongs in the summary"
     assert "- [sig-apps] Job should run [Conformance]: interrupted: Interrupted by User" in out
+
+
+def test_a_full_run_writes_its_summary_and_the_skip_list_between_the_readme_markers(tmp_path: Path) -> None:
+    report = tmp_path / "junit.xml"
+    report.write_text(JUNIT)
+    skips = tmp_path / "skip.txt"
+    skips.write_text("# comment\nneeds two nodes\tthe single node cannot host both pods\n")
+    readme = tmp_path / "README.md"
+    readme.write_text("intro\n<!-- conformance:begin -->\nold\n<!-- conformance:end -->\nafter\n")
+    args = [sys.executable, str(SCRIPT), "--version", "v1.35.4", "--nodes", "1", "--skip-list", str(skips)]
+    args += ["--results", "bench/results/conformance/x", "--readme", str(readme), str(report)]
+    subprocess.run([*args[:2], "--kind", "subset", *args[2:]], check=True, capture_output=True)
+    assert "old" in readme.read_text(), "only a full run may replace the README's summary"
+
+    subprocess.run([*args[:2], "--kind", "full", *args[2:]], check=True, capture_output=True)
+    text = readme.read_text()
+    assert "old" not in text and text.startswith("intro\n") and text.endswith("after\n")
+    assert "1 node(s), full [Conformance] run" in text
+    assert "passed 1, failed 1" in text and "bench/results/conformance/x" in text
+    assert "- `needs two nodes`: the single node cannot host both pods" in text
