@@ -7,7 +7,8 @@ PYTEST := $(VENV)/bin/pytest
 STAGE := scripts/stage.sh
 
 .PHONY: up test timing-start venv cluster deploy lint unit manifests e2e bench bench-deploy bench-cluster bench-build down \
-	up-multinode down-multinode test-multinode molecule-multinode test-hosts-image
+	up-multinode down-multinode test-multinode molecule-multinode test-hosts-image \
+	conformance conformance-subset conformance-images
 
 ## up: Python env, Docker Engine, registry, cluster, image, TLS, dev and prod deployed, then the curl to try.
 up: export CLOUDNATIVE_TIMING_DIR := $(CURDIR)/.timing/up
@@ -98,3 +99,23 @@ molecule-multinode: venv test-hosts-image
 down-multinode: venv
 	@$(STAGE) test-hosts-down $(VENV)/bin/python test_hosts/nodes.py down $(MULTINODE)
 	@rm -rf ~/.config/cloudnative-httpserver/multinode-pki
+
+# --- Conformance: the upstream Kubernetes suite at the cluster's exact version, offline (docs/conformance.md). ---
+CONFORMANCE := scripts/conformance
+
+## conformance-images: build e2e.test, ginkgo and the suite's images (cached), push the images to the registry.
+conformance-images:
+	@$(STAGE) conformance-build roles/kube_binaries/files/build-from-goproxy/build-all.sh --jobs 2 \
+		e2e.test ginkgo agnhost nonewprivs sample-apiserver
+	@$(STAGE) conformance-images $(CONFORMANCE)/build-images.sh
+	@$(STAGE) conformance-push $(CONFORMANCE)/push-images.sh
+
+## conformance: every [Conformance] test, parallel part then serial part, against the running cluster; JUnit,
+## logs and summary under bench/results/conformance/, the summary into the README (see its figures).
+conformance: venv conformance-images
+	@$(STAGE) conformance $(CONFORMANCE)/run.sh --readme README.md --timeout 4200
+
+## conformance-subset: CI's subset (scripts/conformance/ci-subset.txt: networking, pod lifecycle, ConfigMaps and
+## Secrets, RBAC, API machinery), bounded at 10 minutes.
+conformance-subset: venv conformance-images
+	@$(STAGE) conformance-subset $(CONFORMANCE)/run.sh --subset --parts parallel --timeout 600

@@ -38,6 +38,12 @@ if stage cluster-up "$venv/bin/ansible-playbook" playbooks/cluster.yml -i invent
   # The tarball installed elsewhere renders and deploys a third environment, then removes it.
   stage consumer "$venv/bin/pytest" -q tests/collection
   stage load "$venv/bin/pytest" -q tests/load
+  # CI's subset of the upstream Kubernetes conformance suite (make conformance-subset; the full run is
+  # make conformance): e2e.test, ginkgo and the test images built (cached) and pushed, then the run.
+  if stage conformance-images make --no-print-directory conformance-images; then
+    stage conformance-subset scripts/conformance/run.sh --subset --parts parallel --timeout 600 \
+      --results "$CLOUDNATIVE_TIMING_DIR/conformance-subset"
+  fi
   stage molecule-default "$venv/bin/molecule" test -s default
   # Last, as it tears the cluster down (and checks nothing is left behind) before bringing it back empty.
   stage molecule-cluster "$venv/bin/molecule" test -s cluster

@@ -3,11 +3,14 @@
 # parallel part with ginkgo --procs, then the [Serial] part with one process; JUnit, logs and a summary land in
 # the results folder.
 #
-#   scripts/conformance/run.sh [--focus REGEX] [--procs N] [--timeout SECONDS] [--parts parallel,serial]
-#                              [--results DIR]
+#   scripts/conformance/run.sh [--focus REGEX | --subset] [--procs N] [--timeout SECONDS]
+#                              [--parts parallel,serial] [--results DIR] [--readme FILE]
 #
-# --focus narrows both parts (say 'ConfigMap'); --timeout bounds each part (default 3600 s). Needs build.sh
-# e2e.test ginkgo, build-images.sh and push-images.sh first. KUBECONFIG defaults to the admin kubeconfig.
+# --focus narrows both parts (say 'ConfigMap'); --subset runs CI's subset (ci-subset.txt: one regex per line);
+# --timeout bounds each part (default 3600 s); --readme writes the summary between FILE's conformance markers.
+# Tests that cannot pass on this cluster's shape are listed, each with its reason, in skip.txt (the only skip
+# list). Needs build.sh e2e.test ginkgo, build-images.sh and push-images.sh first (`make conformance` runs all).
+# KUBECONFIG defaults to the admin kubeconfig.
 set -euo pipefail
 shopt -s inherit_errexit
 
@@ -17,11 +20,13 @@ root="$(cd "$here/../.." && pwd)"
 source "$root/roles/kube_binaries/files/build-from-goproxy/versions.env"
 cache_dir="${CLOUDNATIVE_CACHE_DIR:-$HOME/.cache/cloudnative-httpserver}"
 
-focus="" procs=2 timeout=3600 parts="parallel,serial"
-results="$root/bench/results/conformance/$(date -u +%Y-%m-%dT%H%M)"
+focus="" procs=2 timeout=3600 parts="parallel,serial" readme="" kind=full
+results=""
 while [[ $# -gt 0 ]]; do
   case "$1" in
-    --focus) focus="$2"; shift 2 ;;
+    --focus) focus="$2"; kind=focused; shift 2 ;;
+    --subset) focus="$(grep -v '^#' "$here/ci-subset.txt" | paste -sd'|')"; kind=subset; shift ;;
+    --readme) readme="$2"; shift 2 ;;
     --procs) procs="$2"; shift 2 ;;
     --timeout) timeout="$2"; shift 2 ;;
     --parts) parts="$2"; shift 2 ;;
@@ -31,6 +36,7 @@ while [[ $# -gt 0 ]]; do
   esac
 done
 
+results="${results:-$root/bench/results/conformance/$(date -u +%Y-%m-%dT%H%M)-$kind}"
 e2e="$cache_dir/bin/e2e.test-$KUBERNETES_VERSION/e2e.test"
 ginkgo="$cache_dir/bin/ginkgo-$GINKGO_VERSION/ginkgo"
 repo_list="$cache_dir/conformance/repo-list.yaml"
@@ -43,6 +49,15 @@ mkdir -p "$results"
 # with --kube-test-repo-list alone the kubectl Update Demo, describe and diff tests still pull registry.k8s.io.
 export KUBE_TEST_REPO_LIST="$repo_list"
 
+kubectl=("${KUBECTL:-/opt/cloudnative/bin/kubectl}" --kubeconfig="${KUBECONFIG:-/etc/kubernetes/admin.conf}")
+nodes="$("${kubectl[@]}" get nodes --no-headers | wc -l)"
+untainted="$("${kubectl[@]}" get nodes -o jsonpath='{range .items[*]}{.spec.taints}{"\n"}{end}' | grep -vc NoSchedule || true)"
+# skip.txt: the lines that apply to this cluster's shape, into the results (summarize.py lists them).
+shape=$([[ $untainted -lt 2 ]] && echo single-node || echo multi-node)
+awk -F'\t' -v shape="$shape" '!/^#/ && NF >= 3 && ($2 == "always" || $2 == shape) {print $1 "\t" $3}' \
+  "$here/skip.txt" >"$results/skipped.tsv"
+skip="$(cut -f1 "$results/skipped.tsv" | paste -sd'|')"
+
 rc=0
 for part in ${parts//,/ }; do
   case "$part" in
@@ -54,7 +69,7 @@ for part in ${parts//,/ }; do
   start="$(date +%s)"
   part_rc=0
   timeout --kill-after=60 "$timeout" "$ginkgo" --procs="$n" --no-color --timeout="$((timeout - 30))s" \
-    --label-filter="$labels" ${focus:+--focus="$focus"} \
+    --label-filter="$labels" ${focus:+--focus="$focus"} ${skip:+--skip="$skip"} \
     --junit-report="junit-$part.xml" --output-dir="$results" \
     "$e2e" -- --provider=skeleton --kubeconfig="${KUBECONFIG:-/etc/kubernetes/admin.conf}" \
     --kube-test-repo-list="$repo_list" --report-dir="$results/report-$part" \
@@ -63,7 +78,8 @@ for part in ${parts//,/ }; do
   [[ $part_rc -eq 0 ]] || rc=$part_rc
 done
 
-python3 "$here/summarize.py" --version "$KUBERNETES_VERSION" \
-  --nodes "$(kubectl --kubeconfig="${KUBECONFIG:-/etc/kubernetes/admin.conf}" get nodes --no-headers 2>/dev/null | wc -l)" \
-  --parts "$results/parts.tsv" "$results"/junit-*.xml | tee "$results/summary.md"
+python3 "$here/summarize.py" --version "$KUBERNETES_VERSION" --kind "$kind" --nodes "$nodes" \
+  --skip-list "$results/skipped.tsv" --durations "$results/durations.tsv" \
+  --parts "$results/parts.tsv" --results "${results#"$root"/}" ${readme:+--readme "$readme"} \
+  "$results"/junit-*.xml | tee "$results/summary.md"
 exit "$rc"

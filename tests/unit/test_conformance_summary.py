@@ -35,7 +35,7 @@ def test_summary_counts_and_names_each_failure_with_its_first_line(tmp_path: Pat
         text=True,
     ).stdout
     assert "Kubernetes v1.35.4, 1 node(s)" in out
-    assert "passed 1, failed 1, interrupted or timed out 1, not run 1" in out
+    assert "passed 1, failed 1, interrupted or timed out 1, not selected 1" in out
     assert '- [sig-node] ConfigMap with various prefixes [Conformance]: expected "data-1=value-1"' in out
     assert "more" not in out, "only the first line of a reason belongs in the summary"
     assert "- [sig-apps] Job should run [Conformance]: interrupted: Interrupted by User" in out
@@ -59,3 +59,20 @@ def test_a_full_run_writes_its_summary_and_the_skip_list_between_the_readme_mark
     assert "1 node(s), full [Conformance] run" in text
     assert "passed 1, failed 1" in text and "bench/results/conformance/x" in text
     assert "- `needs two nodes`: the single node cannot host both pods" in text
+
+
+def test_a_failure_the_skip_list_names_is_reported_apart_with_the_lists_reason(tmp_path: Path) -> None:
+    report = tmp_path / "junit.xml"
+    report.write_text(JUNIT)
+    skips = tmp_path / "skipped.tsv"
+    skips.write_text("ConfigMap with various prefixes\tneeds what this shape lacks\n")
+    out = subprocess.run(
+        [sys.executable, str(SCRIPT), "--skip-list", str(skips), str(report)],
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout
+    failed, _, listed = out.partition("Failed, and in the skip list")
+    assert "ConfigMap with various prefixes" not in failed.split("interrupted or timed out")[-1]
+    assert "ConfigMap with various prefixes [Conformance]" in listed
+    assert "- `ConfigMap with various prefixes`: needs what this shape lacks" in listed
