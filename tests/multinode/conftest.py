@@ -20,7 +20,7 @@ import pytest
 REPO_ROOT = Path(__file__).resolve().parents[2]
 # The load tests' open-loop client, as bench/ uses it.
 sys.path.insert(0, str(REPO_ROOT / "tests/load"))
-from loadgen import LoadGenerator, PinnedHTTPSConnection, make_tls_context  # noqa: E402
+from loadgen import LoadGenerator, PinnedHTTPSConnection, Result, make_tls_context  # noqa: E402
 
 INVENTORY = REPO_ROOT / "inventories/multinode"
 VENV_BIN = REPO_ROOT / ".venv/bin"
@@ -113,7 +113,7 @@ class Cluster:
         """Open-loop HTTPS load to the app through the ingress on ``via``'s address (bounded by duration)."""
         return LoadGenerator(
             f"https://{APP_HOST}{APP_PATH}", rate=rate, duration=duration,
-            connect=f"{via.address}:443", cafile=str(TLS_CA), timeout=10, workers=16,
+            connect=f"{via.address}:443", cafile=str(TLS_CA), timeout=10, workers=64,
         )  # fmt: skip
 
 
@@ -158,3 +158,11 @@ def app(cluster: Cluster) -> Cluster:
     if status != 200:
         pytest.fail(f"the app answered {status} {body!r} through the ingress on {via.name}")
     return cluster
+
+
+def slow_window(result: Result, threshold_ms: float = 500) -> str:
+    """The seconds of a load run whose p99 latency was above threshold_ms: how long a fault slowed the app."""
+    slow = [b["t"] for b in result.timeseries() if (b["p99_ms"] or 0) > threshold_ms]
+    if not slow:
+        return f"no second with p99 above {threshold_ms:.0f} ms"
+    return f"{len(slow)} s with p99 above {threshold_ms:.0f} ms, from t={slow[0]:.0f} s to t={slow[-1]:.0f} s"

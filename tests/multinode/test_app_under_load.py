@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 import time
 
-from conftest import APP_NAMESPACE, Cluster, Host, wait_for
+from conftest import APP_NAMESPACE, Cluster, Host, slow_window, wait_for
 
 RATE = 20  # requests per second
 LOAD_SECONDS = 240  # upper bound; the test stops the load once the node is back
@@ -29,11 +29,15 @@ def test_the_app_answers_through_each_ingress_host_with_replicas_on_two_nodes(ap
 
 
 def test_draining_a_worker_under_load_fails_no_request(app: Cluster) -> None:
-    via = app.control_plane[0]
-    worker = app.workers()[0]
+    """Drains a node of group kube_node that runs a replica of the app (a worker-only host first; here the
+    control-plane hosts run pods too), so that the drain evicts one while the load runs."""
+    before = app.app_pod_nodes(app.control_plane[0])
+    candidates = [h for h in app.workers() + app.control_plane if h.name in before.values()]
+    assert candidates, f"no node of the inventory runs a replica of the app: {before}"
+    worker = candidates[0]
+    via = next(h for h in app.control_plane if h != worker)
     target = app.ingress_for([worker])
-    before = app.app_pod_nodes(via)
-    print(f"app pods before the drain: {before}; load through {target.name}'s ingress")
+    print(f"app pods before the drain: {before}; draining {worker.name}; load through {target.name}")
     load = app.load(target, RATE, LOAD_SECONDS).start()
     drained = uncordoned = None
     try:
@@ -65,7 +69,7 @@ def test_draining_a_worker_under_load_fails_no_request(app: Cluster) -> None:
         load.stop()
         result = load.join()
     summary = result.summary()
-    print(f"load through {target.name} while draining {worker.name}: {json.dumps(summary)}")
+    print(f"load through {target.name}, draining {worker.name}: {json.dumps(summary)}; {slow_window(result)}")
     assert result.total >= RATE * 2 * SETTLE, f"too few requests sent: {summary}"
     assert result.failed == 0, f"{result.failed} requests failed:\n{result.describe_failures()}"
     assert back is not None, f"the app's replicas did not come back on other nodes: {after}"

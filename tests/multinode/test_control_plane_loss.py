@@ -16,7 +16,7 @@ import subprocess
 import time
 from dataclasses import dataclass
 
-from conftest import KUBECTL, Cluster, Host, wait_for
+from conftest import KUBECTL, Cluster, Host, slow_window, wait_for
 from loadgen import Result
 
 WRITES = 30
@@ -90,6 +90,7 @@ def kill_write_and_restart(cluster: Cluster, victim: Host) -> Outcome:
         )
         try:
             time.sleep(KILL_AFTER)
+            print(f"killing {victim.name} at t={load.elapsed():.0f} s of the load")
             subprocess.run(["docker", "kill", "--signal", "KILL", victim.name], check=True, timeout=30)
             out, err = writes.communicate(timeout=WRITES * 15)
         finally:
@@ -104,6 +105,7 @@ def kill_write_and_restart(cluster: Cluster, victim: Host) -> Outcome:
         remaining = [h for h in cluster.control_plane if h != victim]
         quorum = healthy_members(cluster, remaining[0])
 
+        print(f"starting {victim.name} at t={load.elapsed():.0f} s of the load")
         subprocess.run(["docker", "start", victim.name], check=True, timeout=60)
         expected = len(cluster.control_plane)
         member_back = wait_for(lambda: healthy_members(cluster, remaining[0]) == expected, REJOIN_TIMEOUT)
@@ -116,7 +118,7 @@ def kill_write_and_restart(cluster: Cluster, victim: Host) -> Outcome:
     longest, median = outcome.write_gap
     print(
         f"writes: longest gap between successes {longest:.1f} s (median {median:.1f} s);"
-        f" app load through {target.name}: {json.dumps(result.summary())}"
+        f" app load through {target.name}: {json.dumps(result.summary())}; {slow_window(result)}"
     )
     return outcome
 
