@@ -51,8 +51,11 @@ class Outcome:
     healthy_with_one_down: int
     member_back: float | None
     node_ready: float | None
+    pods_ready: float | None  # every pod on the victim's node Ready again (Traefik, app replica, DNS)
     load: Result
     load_target: Host
+    killed_at: float  # seconds into the load
+    app_replica_on_victim: bool
 
     @property
     def failed(self) -> list[list[str]]:
@@ -72,7 +75,8 @@ def kill_write_and_restart(cluster: Cluster, victim: Host) -> Outcome:
     start it again and wait for it to rejoin."""
     writer = next(h for h in cluster.control_plane if h != victim)
     target = cluster.ingress_for([victim])
-    print(f"app pods: {cluster.app_pod_nodes(writer)}; load through {target.name}'s ingress")
+    pods = cluster.app_pod_nodes(writer)
+    print(f"app pods: {pods}; load through {target.name}'s ingress")
     # A bounded loop on the writer: a create and a delete each second; prints
     # "<i> ok|fail <seconds> <start ms> <end ms> [error]" (times since the loop started).
     loop = (
@@ -83,6 +87,10 @@ def kill_write_and_restart(cluster: Cluster, victim: Host) -> Outcome:
         'echo "$i $r $(( (n - start) / 1000 )) $(( b - start )) $(( n - start )) $(echo $e | cut -c1-200)"; '
         "sleep 1; done"
     )
+    # A write whose create landed but whose delete was lost (the host died in between) leaves its ConfigMap.
+    names = " ".join(f"mn-fault-{i}" for i in range(1, WRITES + 1))
+    cleanup = cluster.kubectl(writer, f"delete configmap --ignore-not-found {names}")
+    assert cleanup.returncode == 0, cleanup.stderr
     load = cluster.load(target, RATE, LOAD_SECONDS).start()
     try:
         writes = subprocess.Popen(
@@ -90,7 +98,8 @@ def kill_write_and_restart(cluster: Cluster, victim: Host) -> Outcome:
         )
         try:
             time.sleep(KILL_AFTER)
-            print(f"killing {victim.name} at t={load.elapsed():.0f} s of the load")
+            killed_at = load.elapsed()
+            print(f"killing {victim.name} at t={killed_at:.1f} s of the load")
             subprocess.run(["docker", "kill", "--signal", "KILL", victim.name], check=True, timeout=30)
             out, err = writes.communicate(timeout=WRITES * 15)
         finally:
@@ -110,11 +119,18 @@ def kill_write_and_restart(cluster: Cluster, victim: Host) -> Outcome:
         expected = len(cluster.control_plane)
         member_back = wait_for(lambda: healthy_members(cluster, remaining[0]) == expected, REJOIN_TIMEOUT)
         node_ready = wait_for(lambda: node_is_ready(cluster, writer, victim.name), REJOIN_TIMEOUT)
-        print(f"after docker start: etcd member healthy in {member_back} s, node Ready in {node_ready} s")
+        pods_ready = wait_for(lambda: pods_ready_on(cluster, writer, victim.name), REJOIN_TIMEOUT, interval=2)
+        print(
+            f"after docker start: etcd member healthy in {member_back} s, node Ready in {node_ready} s,"
+            f" its pods Ready in {pods_ready} s"
+        )
     finally:
         load.stop()
         result = load.join()
-    outcome = Outcome(victim, results, KILL_AFTER, quorum, member_back, node_ready, result, target)
+    outcome = Outcome(
+        victim, results, KILL_AFTER, quorum, member_back, node_ready, pods_ready, result, target, killed_at,
+        victim.name in pods.values(),
+    )  # fmt: skip
     longest, median = outcome.write_gap
     print(
         f"writes: longest gap between successes {longest:.1f} s (median {median:.1f} s);"
@@ -123,11 +139,25 @@ def kill_write_and_restart(cluster: Cluster, victim: Host) -> Outcome:
     return outcome
 
 
+IN_FLIGHT_KINDS = {"http_5xx", "disconnected", "reset"}
+
+
 def assert_rejoined(cluster: Cluster, outcome: Outcome) -> None:
+    """The app answered every request, but (when a replica ran on the victim) one in flight on it at the kill:
+    Traefik never retries a request it has written, and the process answering it is gone. Every request sent
+    after the kill is answered: retried to the other replica until the lost one's node is found NotReady."""
     name = outcome.victim.name
-    assert outcome.load.failed == 0, (
+    in_flight = [
+        s
+        for s in outcome.load.failures
+        if outcome.app_replica_on_victim
+        and s.error in IN_FLIGHT_KINDS
+        and outcome.killed_at - 1 <= s.started <= outcome.killed_at + 1
+    ]
+    others = [s for s in outcome.load.failures if s not in in_flight]
+    assert len(in_flight) <= 2 and not others, (
         f"{outcome.load.failed} app requests through {outcome.load_target.name} failed while {name} was"
-        " down:\n"
+        f" down (killed at t={outcome.killed_at:.1f} s; in flight then: {len(in_flight)}):\n"
         f"{outcome.load.describe_failures()}"
     )
     assert outcome.healthy_with_one_down == len(cluster.control_plane) - 1, (
@@ -135,31 +165,40 @@ def assert_rejoined(cluster: Cluster, outcome: Outcome) -> None:
     )
     assert outcome.member_back is not None, f"{name}'s etcd member not healthy {REJOIN_TIMEOUT} s after start"
     assert outcome.node_ready is not None, f"{name} not Ready {REJOIN_TIMEOUT} s after start"
+    assert outcome.pods_ready is not None, f"the pods on {name} not Ready {REJOIN_TIMEOUT} s after start"
 
 
-def test_losing_a_follower_host_loses_no_write_and_it_rejoins(app: Cluster) -> None:
+def test_losing_a_follower_host_fails_at_most_the_write_in_flight_and_it_rejoins(app: Cluster) -> None:
     cluster = app
     leader = etcd_leader(cluster)
     outcome = kill_write_and_restart(cluster, next(h for h in cluster.control_plane if h != leader))
-    assert not outcome.failed, f"writes failed while {outcome.victim.name} was down: {outcome.failed}"
+    assert_at_most_the_write_in_flight_failed(outcome, reasons=("EOF",))
     assert_rejoined(cluster, outcome)
 
 
 def test_losing_the_etcd_leader_host_fails_at_most_the_write_in_flight_and_it_rejoins(
     app: Cluster,
 ) -> None:
-    """A proposal the dead leader held is lost: etcd answers it "request timed out" (5 s + 2 election
-    timeouts) and the API server passes that on, as it must for a write it cannot know the fate of. Every
-    write sent after it lands on the new leader."""
+    """The write in flight may fail: a proposal the dead leader held is lost, etcd answers it "request timed
+    out" (5 s + 2 election timeouts) and the API server passes that on, as it must for a write it cannot know
+    the fate of; or the write was on its way to the dead host's API server, and the load balancer's
+    connection to it broke (EOF). Every write sent after it lands on the new leader."""
     cluster = app
     outcome = kill_write_and_restart(cluster, etcd_leader(cluster))
+    assert_at_most_the_write_in_flight_failed(outcome, reasons=("etcdserver: request timed out", "EOF"))
+    assert_rejoined(cluster, outcome)
+
+
+def assert_at_most_the_write_in_flight_failed(outcome: Outcome, reasons: tuple[str, ...]) -> None:
+    """Only the write under way at the kill may fail, for one of ``reasons``; every later one succeeds. (The
+    writer's load balancer may have sent it to the dead host's API server: its connection breaks, EOF.)"""
     assert len(outcome.failed) <= 1, f"more than the write in flight failed: {outcome.failed}"
     for write in outcome.failed:
         assert int(write[2]) >= outcome.killed_at_second - 1, f"a write failed before the kill: {write}"
-        assert "etcdserver: request timed out" in " ".join(write), f"failed for another reason: {write}"
+        reason = " ".join(write[5:])
+        assert any(r in reason for r in reasons), f"failed for another reason: {write}"
         later = [w for w in outcome.writes if int(w[0]) > int(write[0])]
         assert all(w[1] == "ok" for w in later), f"writes after the one in flight failed: {later}"
-    assert_rejoined(cluster, outcome)
 
 
 def node_is_ready(cluster: Cluster, via: Host, name: str) -> bool:
@@ -168,3 +207,15 @@ def node_is_ready(cluster: Cluster, via: Host, name: str) -> bool:
         return False
     conditions = json.loads(got.stdout)["status"]["conditions"]
     return any(c["type"] == "Ready" and c["status"] == "True" for c in conditions)
+
+
+def pods_ready_on(cluster: Cluster, via: Host, node: str) -> bool:
+    got = cluster.kubectl(via, f"get pods -A --field-selector spec.nodeName={node} -o json")
+    if got.returncode != 0:
+        return False
+    pods = json.loads(got.stdout)["items"]
+    return bool(pods) and all(
+        pod["status"].get("phase") == "Succeeded"
+        or any(c["type"] == "Ready" and c["status"] == "True" for c in pod["status"].get("conditions", []))
+        for pod in pods
+    )
