@@ -213,9 +213,9 @@ def pods_ready_on(cluster: Cluster, via: Host, node: str) -> bool:
     got = cluster.kubectl(via, f"get pods -A --field-selector spec.nodeName={node} -o json")
     if got.returncode != 0:
         return False
-    pods = json.loads(got.stdout)["items"]
-    return bool(pods) and all(
+    # None there (say, after a drain moved them away) is nothing to wait for.
+    return all(
         pod["status"].get("phase") == "Succeeded"
         or any(c["type"] == "Ready" and c["status"] == "True" for c in pod["status"].get("conditions", []))
-        for pod in pods
+        for pod in json.loads(got.stdout)["items"]
     )
