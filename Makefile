@@ -7,7 +7,7 @@ PYTEST := $(VENV)/bin/pytest
 STAGE := scripts/stage.sh
 
 .PHONY: up test timing-start venv cluster deploy lint unit manifests e2e bench bench-deploy bench-cluster bench-build down \
-	up-multinode down-multinode test-multinode molecule-multinode test-hosts-image \
+	up-multinode deploy-multinode down-multinode test-multinode molecule-multinode test-hosts-image \
 	conformance conformance-subset conformance-images
 
 ## up: Python env, Docker Engine, registry, cluster, image, TLS, dev and prod deployed, then the curl to try.
@@ -77,16 +77,25 @@ MULTINODE := inventories/multinode
 test-hosts-image:
 	@docker image inspect cloudnative/test-node:bookworm >/dev/null 2>&1 || $(STAGE) test-hosts-image test_hosts/build-node-image.sh
 
-## up-multinode: start the test hosts named in inventories/multinode and bring the cluster up on them over SSH.
+## up-multinode: start the test hosts named in inventories/multinode, bring the cluster up on them over SSH and
+## deploy the app's prod environment there (built here, pushed to the registry on the first control-plane host).
 up-multinode: export CLOUDNATIVE_TIMING_DIR := $(CURDIR)/.timing/up-multinode
 up-multinode: venv test-hosts-image
 	@$(STAGE) test-hosts $(VENV)/bin/python test_hosts/nodes.py up $(MULTINODE)
 	@$(STAGE) cluster-multinode $(PLAYBOOK) playbooks/cluster.yml -i $(MULTINODE)
+	@$(STAGE) deploy-multinode $(PLAYBOOK) playbooks/site.yml -i $(MULTINODE)
 	@echo
 	@echo "Ready. Try:"
 	@echo "  kubectl --kubeconfig ~/.config/cloudnative-httpserver/multinode-pki/admin.conf get nodes -o wide"
+	@echo "  curl --cacert ~/.config/cloudnative-httpserver/multinode-pki/tls/ca.crt \\"
+	@echo "    --resolve cloudnative:443:172.28.0.21 https://cloudnative/prod/fibo?n=10"
 
-## test-multinode: inventory checks, and losing a control-plane host under writes (needs make up-multinode).
+## deploy-multinode: site.yml on the multi-node cluster (its prod environment; needs make up-multinode's cluster).
+deploy-multinode: venv
+	@$(STAGE) deploy-multinode $(PLAYBOOK) playbooks/site.yml -i $(MULTINODE)
+
+## test-multinode: inventory checks, draining a worker and losing a control-plane host under HTTPS load to the app
+## (needs make up-multinode; about 5 minutes).
 test-multinode: venv
 	@$(STAGE) test-multinode $(PYTEST) -q -s tests/multinode
 

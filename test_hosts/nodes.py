@@ -69,9 +69,14 @@ def read_plan(inventory: str) -> Plan:
     ansible_inventory = shutil.which("ansible-inventory") or str(beside_python)
     data = json.loads(run(ansible_inventory, "-i", inventory, "--list").stdout)
     hostvars = data["_meta"]["hostvars"]
-    if not hostvars:
+    # The controller itself (connection local, say the host site.yml deploys from) is no test host.
+    hosts = sorted(
+        Host(name, hv.get("ansible_host", ""))
+        for name, hv in hostvars.items()
+        if hv.get("ansible_connection") != "local"
+    )
+    if not hosts:
         sys.exit(f"{inventory}: no hosts")
-    hosts = sorted(Host(name, hv.get("ansible_host", "")) for name, hv in hostvars.items())
     missing = [h.name for h in hosts if not h.address]
     if missing:
         sys.exit(f"{inventory}: no ansible_host for {', '.join(missing)}")

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import subprocess
+import sys
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -17,11 +18,21 @@ from pathlib import Path
 import pytest
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
+# The load tests' open-loop client, as bench/ uses it.
+sys.path.insert(0, str(REPO_ROOT / "tests/load"))
+from loadgen import LoadGenerator, PinnedHTTPSConnection, Result, make_tls_context  # noqa: E402
+
 INVENTORY = REPO_ROOT / "inventories/multinode"
 VENV_BIN = REPO_ROOT / ".venv/bin"
 BIN = "/opt/cloudnative/bin"
 PKI = "/etc/kubernetes/pki"
 KUBECTL = f"{BIN}/kubectl --kubeconfig /etc/kubernetes/admin.conf --request-timeout=10s"
+# The prod environment site.yml deploys from the controller (inventories/multinode, group prod).
+APP_NAMESPACE = "cloudnative-prod"
+APP_SELECTOR = "app.kubernetes.io/name=httpserver"
+APP_HOST = "cloudnative"
+APP_PATH = "/prod/fibo?n=10"
+TLS_CA = Path.home() / ".config/cloudnative-httpserver/multinode-pki/tls/ca.crt"
 
 
 @dataclass(frozen=True)
@@ -35,6 +46,7 @@ class Cluster:
     control_plane: list[Host]
     nodes: list[Host]
     key: Path
+    ingress: list[Host]
 
     def ssh_argv(self, host: Host, command: str) -> list[str]:
         return [
@@ -63,6 +75,47 @@ class Cluster:
         """kubectl on a control-plane host with its admin.conf, through its local API load balancer."""
         return self.ssh(host, f"{KUBECTL} {args}", timeout=timeout)
 
+    def workers(self) -> list[Host]:
+        return [h for h in self.nodes if h not in self.control_plane]
+
+    def app_pod_nodes(self, via: Host) -> dict[str, str]:
+        """Ready pods of the app -> the node each runs on."""
+        got = self.kubectl(via, f"get pods -n {APP_NAMESPACE} -l {APP_SELECTOR} -o json")
+        assert got.returncode == 0, got.stderr
+        ready = {}
+        for pod in json.loads(got.stdout)["items"]:
+            conditions = pod["status"].get("conditions", [])
+            if pod["metadata"].get("deletionTimestamp") is None and any(
+                c["type"] == "Ready" and c["status"] == "True" for c in conditions
+            ):
+                ready[pod["metadata"]["name"]] = pod["spec"]["nodeName"]
+        return ready
+
+    def ingress_for(self, avoid: list[Host]) -> Host:
+        """A host of group kube_ingress (Traefik on its host ports) that is not one of ``avoid``."""
+        choices = [h for h in self.ingress if h not in avoid]
+        assert choices, f"no ingress host but {avoid}: add one to group kube_ingress"
+        return choices[0]
+
+    def app_get(self, via: Host) -> tuple[int, str]:
+        """One HTTPS GET of the app through the ingress on ``via``'s address: (status, body)."""
+        conn = PinnedHTTPSConnection(
+            APP_HOST, 443, via.address, timeout=10, context=make_tls_context(str(TLS_CA))
+        )
+        try:
+            conn.request("GET", APP_PATH, headers={"Host": APP_HOST})
+            response = conn.getresponse()
+            return response.status, response.read().decode()
+        finally:
+            conn.close()
+
+    def load(self, via: Host, rate: float, duration: float) -> LoadGenerator:
+        """Open-loop HTTPS load to the app through the ingress on ``via``'s address (bounded by duration)."""
+        return LoadGenerator(
+            f"https://{APP_HOST}{APP_PATH}", rate=rate, duration=duration,
+            connect=f"{via.address}:443", cafile=str(TLS_CA), timeout=10, workers=64,
+        )  # fmt: skip
+
 
 def wait_for(predicate: Callable[[], bool], timeout: float, interval: float = 1.0) -> float | None:
     """Seconds until predicate() held, or None if it did not within timeout."""
@@ -87,8 +140,29 @@ def cluster() -> Cluster:
         return [Host(name, hostvars[name]["ansible_host"]) for name in data[group]["hosts"]]
 
     key = Path(hostvars[data["kube_node"]["hosts"][0]]["ansible_ssh_private_key_file"]).expanduser()
-    result = Cluster(hosts("kube_control_plane"), hosts("kube_node"), key)
+    ingress = hosts("kube_ingress") if "kube_ingress" in data else []
+    result = Cluster(hosts("kube_control_plane"), hosts("kube_node"), key, ingress)
     down = [h.name for h in result.nodes if result.ssh(h, "true", timeout=10).returncode != 0]
     if down:
         pytest.fail(f"test hosts not reachable over SSH: {down}; run make up-multinode first")
     return result
+
+
+@pytest.fixture(scope="session")
+def app(cluster: Cluster) -> Cluster:
+    """The prod environment deployed by site.yml -i inventories/multinode, answering through the ingress."""
+    if not TLS_CA.exists():
+        pytest.fail(f"no {TLS_CA}: deploy the app first (playbooks/site.yml -i inventories/multinode)")
+    via = cluster.ingress_for([])
+    status, body = cluster.app_get(via)
+    if status != 200:
+        pytest.fail(f"the app answered {status} {body!r} through the ingress on {via.name}")
+    return cluster
+
+
+def slow_window(result: Result, threshold_ms: float = 500) -> str:
+    """The seconds of a load run whose p99 latency was above threshold_ms: how long a fault slowed the app."""
+    slow = [b["t"] for b in result.timeseries() if (b["p99_ms"] or 0) > threshold_ms]
+    if not slow:
+        return f"no second with p99 above {threshold_ms:.0f} ms"
+    return f"{len(slow)} s with p99 above {threshold_ms:.0f} ms, from t={slow[0]:.0f} s to t={slow[-1]:.0f} s"

@@ -30,3 +30,19 @@ def test_the_fingerprint_covers_every_role_cluster_yml_runs():
     prefixes = set(re.findall(r"[a-z_]+", spec["_cluster_var_names"].split("match", 1)[1]))
     missing = [r for r in run - {"cluster_settled"} if r not in prefixes]
     assert not missing, f"roles whose variables the fingerprint leaves out: {missing}"
+
+
+def test_the_roles_read_only_the_inventory_groups_the_fingerprint_covers():
+    """The fingerprint covers the control-plane and registry groups and the host's own groups, not the list of
+    nodes: a worker joining leaves the other hosts' fingerprints, and so their fast path, as they were. A role
+    that starts reading another group must add it to the fingerprint (playbooks/vars/cluster.yml)."""
+    spec = (ROOT / "playbooks/vars/cluster.yml").read_text()
+    covered = set(re.findall(r"groups\['([a-z_]+)'\]", spec))
+    read = {
+        (str(path.relative_to(ROOT)), group)
+        for path in (ROOT / "roles").rglob("*")
+        if path.is_file() and path.suffix in {".yml", ".j2"}
+        for group in re.findall(r"groups\['([a-z_]+)'\]", path.read_text())
+    }
+    uncovered = sorted((path, group) for path, group in read if group not in covered)
+    assert not uncovered, f"groups the roles read that the fingerprint leaves out: {uncovered}"
