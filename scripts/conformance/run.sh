@@ -49,9 +49,12 @@ mkdir -p "$results"
 # with --kube-test-repo-list alone the kubectl Update Demo, describe and diff tests still pull registry.k8s.io.
 export KUBE_TEST_REPO_LIST="$repo_list"
 
-kubectl=("${KUBECTL:-/opt/cloudnative/bin/kubectl}" --kubeconfig="${KUBECONFIG:-/etc/kubernetes/admin.conf}")
-nodes="$("${kubectl[@]}" get nodes --no-headers | wc -l)"
-untainted="$("${kubectl[@]}" get nodes -o jsonpath='{range .items[*]}{.spec.taints}{"\n"}{end}' | grep -vc NoSchedule || true)"
+kubeconfig="${KUBECONFIG:-/etc/kubernetes/admin.conf}"
+# One line per node: its taints.
+taints="$("${KUBECTL:-/opt/cloudnative/bin/kubectl}" --kubeconfig="$kubeconfig" get nodes \
+  -o jsonpath='{range .items[*]}{.spec.taints}{"\n"}{end}')"
+nodes="$(wc -l <<<"$taints")"
+untainted="$(grep -vc NoSchedule <<<"$taints" || true)"
 # skip.txt: the lines that apply to this cluster's shape, into the results (summarize.py lists them).
 shape=$([[ $untainted -lt 2 ]] && echo single-node || echo multi-node)
 awk -F'\t' -v shape="$shape" '!/^#/ && NF >= 3 && ($2 == "always" || $2 == shape) {print $1 "\t" $3}' \
@@ -71,7 +74,7 @@ for part in ${parts//,/ }; do
   timeout --kill-after=60 "$timeout" "$ginkgo" --procs="$n" --no-color --timeout="$((timeout - 30))s" \
     --label-filter="$labels" ${focus:+--focus="$focus"} ${skip:+--skip="$skip"} \
     --junit-report="junit-$part.xml" --output-dir="$results" \
-    "$e2e" -- --provider=skeleton --kubeconfig="${KUBECONFIG:-/etc/kubernetes/admin.conf}" \
+    "$e2e" -- --provider=skeleton --kubeconfig="$kubeconfig" \
     --kube-test-repo-list="$repo_list" --report-dir="$results/report-$part" \
     >"$results/e2e-$part.log" 2>&1 || part_rc=$?
   echo "$part	$(( $(date +%s) - start ))	$part_rc" >>"$results/parts.tsv"

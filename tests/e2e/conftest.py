@@ -220,6 +220,16 @@ def pod_phase(core_v1: client.CoreV1Api, namespace: str, name: str) -> str:
     return core_v1.read_namespaced_pod(name, namespace).status.phase or ""
 
 
+def wait_for_pod_end(core_v1: client.CoreV1Api, namespace: str, name: str, timeout: float, what: str) -> str:
+    """Wait until the pod `name` has Succeeded or Failed; return which."""
+
+    def ended() -> str | None:
+        phase = pod_phase(core_v1, namespace, name)
+        return phase if phase in ("Succeeded", "Failed") else None
+
+    return wait_for(ended, timeout, what=what)
+
+
 def pod_ready(core_v1: client.CoreV1Api, namespace: str, name: str) -> bool:
     conditions = core_v1.read_namespaced_pod(name, namespace).status.conditions or []
     return any(c.type == "Ready" and c.status == "True" for c in conditions)

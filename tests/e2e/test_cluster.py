@@ -10,7 +10,7 @@ import subprocess
 import time
 import urllib.request
 
-from conftest import REGISTRY, busybox_pod, crane, kubectl, pod_phase, pod_ready, wait_for
+from conftest import REGISTRY, busybox_pod, crane, kubectl, pod_ready, wait_for, wait_for_pod_end
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
@@ -86,11 +86,7 @@ def test_cluster_dns_resolves_a_service_name_inside_a_pod(core_v1, namespace, bu
         namespace, busybox_pod("client", busybox_image, pull_secret, ["sh", "-c", script], restart="Never")
     )
 
-    def finished():
-        phase = pod_phase(core_v1, namespace, "client")
-        return phase if phase in ("Succeeded", "Failed") else None
-
-    phase = wait_for(finished, 120, what="the DNS client pod to finish")
+    phase = wait_for_pod_end(core_v1, namespace, "client", 120, "the DNS client pod to finish")
     logs = core_v1.read_namespaced_pod_log("client", namespace)
     assert phase == "Succeeded", f"client pod {phase}; its log:\n{logs}"
     assert "nameserver 10.96.0.10" in logs, f"the pod does not use the cluster DNS:\n{logs}"
@@ -257,11 +253,8 @@ def test_the_conformance_images_are_pulled_without_a_pull_secret_and_only_those(
     pod.spec.containers[0].image_pull_policy = "Always"
     core_v1.create_namespaced_pod(namespace, pod)
 
-    def finished():
-        phase = pod_phase(core_v1, namespace, "secretless")
-        return phase if phase in ("Succeeded", "Failed") else None
-
-    assert wait_for(finished, 60, what=f"the pod pulling {ref} without a secret to finish") == "Succeeded"
+    what = f"the pod pulling {ref} without a secret to finish"
+    assert wait_for_pod_end(core_v1, namespace, "secretless", 60, what) == "Succeeded"
 
 
 def test_a_cluster_ip_port_that_no_service_serves_is_refused_on_the_node(
@@ -290,10 +283,7 @@ def test_a_cluster_ip_port_that_no_service_serves_is_refused_on_the_node(
         namespace, busybox_pod("prober", busybox_image, pull_secret, ["sh", "-c", script], restart="Never")
     )
 
-    def finished():
-        return pod_phase(core_v1, namespace, "prober") in ("Succeeded", "Failed")
-
-    wait_for(finished, 60, what="the probing pod to finish")
+    wait_for_pod_end(core_v1, namespace, "prober", 60, "the probing pod to finish")
     logs = core_v1.read_namespaced_pod_log("prober", namespace)
     assert "open-80" in logs and "done" in logs, f"the Service's own port did not answer the pod:\n{logs}"
     assert "open-81" not in logs and "open-unused" not in logs, f"an unserved ClusterIP answered:\n{logs}"

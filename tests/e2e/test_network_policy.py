@@ -11,7 +11,7 @@ import json
 
 import pytest
 import requests
-from conftest import busybox_pod, kubectl, pod_phase, wait_for
+from conftest import busybox_pod, kubectl, wait_for_pod_end
 from kubernetes import client
 
 APP_NAMESPACE = "cloudnative-prod"
@@ -66,11 +66,7 @@ def probe_from(core_v1, namespace: str, image: str, pull_secret: str, targets: l
     pod.spec.containers[0].command = ["python3", "-c", PROBE]
     core_v1.create_namespaced_pod(namespace, pod)
     budget = 60 + CONNECT_TIMEOUT * len(targets)
-    phase = wait_for(
-        lambda: (phase := pod_phase(core_v1, namespace, "probe")) in ("Succeeded", "Failed") and phase,
-        timeout=budget,
-        what="the probe pod to finish",
-    )
+    phase = wait_for_pod_end(core_v1, namespace, "probe", budget, "the probe pod to finish")
     log = core_v1.read_namespaced_pod_log("probe", namespace)
     assert phase == "Succeeded", f"the probe failed: {log}"
     return json.loads(log.strip().splitlines()[-1])

@@ -25,15 +25,16 @@ JUNIT = """<?xml version="1.0" encoding="UTF-8"?>
 """
 
 
-def test_summary_counts_and_names_each_failure_with_its_first_line(tmp_path: Path) -> None:
+def summarize(tmp_path: Path, *args: str) -> str:
+    """Run summarize.py on the JUNIT report above with `args` before it; return what it prints."""
     report = tmp_path / "junit.xml"
     report.write_text(JUNIT)
-    out = subprocess.run(
-        [sys.executable, str(SCRIPT), "--version", "v1.35.4", "--nodes", "1", str(report)],
-        check=True,
-        capture_output=True,
-        text=True,
-    ).stdout
+    command = [sys.executable, str(SCRIPT), *args, str(report)]
+    return subprocess.run(command, check=True, capture_output=True, text=True).stdout
+
+
+def test_summary_counts_and_names_each_failure_with_its_first_line(tmp_path: Path) -> None:
+    out = summarize(tmp_path, "--version", "v1.35.4", "--nodes", "1")
     assert "Kubernetes v1.35.4, 1 node(s)" in out
     assert "passed 1, failed 1, interrupted or timed out 1, not selected 1" in out
     assert '- [sig-node] ConfigMap with various prefixes [Conformance]: expected "data-1=value-1"' in out
@@ -42,18 +43,16 @@ def test_summary_counts_and_names_each_failure_with_its_first_line(tmp_path: Pat
 
 
 def test_a_full_run_writes_its_summary_and_the_skip_list_between_the_readme_markers(tmp_path: Path) -> None:
-    report = tmp_path / "junit.xml"
-    report.write_text(JUNIT)
     skips = tmp_path / "skip.txt"
     skips.write_text("# comment\nneeds two nodes\tthe single node cannot host both pods\n")
     readme = tmp_path / "README.md"
     readme.write_text("intro\n<!-- conformance:begin -->\nold\n<!-- conformance:end -->\nafter\n")
-    args = [sys.executable, str(SCRIPT), "--version", "v1.35.4", "--nodes", "1", "--skip-list", str(skips)]
-    args += ["--results", "bench/results/conformance/x", "--readme", str(readme), str(report)]
-    subprocess.run([*args[:2], "--kind", "subset", *args[2:]], check=True, capture_output=True)
+    args = ["--version", "v1.35.4", "--nodes", "1", "--skip-list", str(skips)]
+    args += ["--results", "bench/results/conformance/x", "--readme", str(readme)]
+    summarize(tmp_path, "--kind", "subset", *args)
     assert "old" in readme.read_text(), "only a full run may replace the README's summary"
 
-    subprocess.run([*args[:2], "--kind", "full", *args[2:]], check=True, capture_output=True)
+    summarize(tmp_path, "--kind", "full", *args)
     text = readme.read_text()
     assert "old" not in text and text.startswith("intro\n") and text.endswith("after\n")
     assert "1 node(s), full [Conformance] run" in text
@@ -62,17 +61,10 @@ def test_a_full_run_writes_its_summary_and_the_skip_list_between_the_readme_mark
 
 
 def test_a_failure_the_skip_list_names_is_reported_apart_with_the_lists_reason(tmp_path: Path) -> None:
-    report = tmp_path / "junit.xml"
-    report.write_text(JUNIT)
     skips = tmp_path / "skipped.tsv"
     skips.write_text("ConfigMap with various prefixes\tneeds what this shape lacks\n")
-    out = subprocess.run(
-        [sys.executable, str(SCRIPT), "--skip-list", str(skips), str(report)],
-        check=True,
-        capture_output=True,
-        text=True,
-    ).stdout
-    failed, _, listed = out.partition("Failed, and in the skip list")
-    assert "ConfigMap with various prefixes" not in failed.split("interrupted or timed out")[-1]
+    out = summarize(tmp_path, "--skip-list", str(skips))
+    unlisted, _, listed = out.partition("Failed, and in the skip list")
+    assert "\nFailed:\n" not in unlisted, "the only failure is the listed one"
     assert "ConfigMap with various prefixes [Conformance]" in listed
     assert "- `ConfigMap with various prefixes`: needs what this shape lacks" in listed
