@@ -171,6 +171,33 @@ for exc in json.load(open(os.environ["GOMOD_JSON"])).get("Exclude") or []:
   echo "$dir"
 }
 
+# A version "<upstream>-cloudnative.<n>" is the upstream module with this project's patches applied: the files
+# patches/<component>-<version>/*.patch, in name order, each a unified diff against the module's root.
+upstream_version() { echo "${1%-cloudnative.*}"; }
+
+# patch_module <wrapper dir> <module> <upstream version> <patch dir>: copies the module's source into the wrapper,
+# applies the patches, points the wrapper at the copy and runs the tests of every package a patch touches.
+patch_module() {
+  local dir="$1" target="$2" uversion="$3" patch_dir="$4" src p
+  local -a pkgs=()
+  [[ -f "$dir/.patched" ]] && return 0
+  compgen -G "$patch_dir/*.patch" >/dev/null || { log "FAILED: $version names local patches, $patch_dir has none"; return 1; }
+  src="$(cd "$dir" && go mod download -json "$target@$uversion" | python3 -c 'import json,sys; print(json.load(sys.stdin)["Dir"])')"
+  rm -rf "$dir/patched"
+  cp -r "$src" "$dir/patched"
+  chmod -R u+w "$dir/patched"
+  for p in "$patch_dir"/*.patch; do
+    log "patch $target $uversion: ${p##*/}"
+    (cd "$dir/patched" && git apply -p1 "$p") >>"$log_file" 2>&1 || { log "FAILED: ${p##*/} does not apply"; return 1; }
+    mapfile -t -O "${#pkgs[@]}" pkgs < <(sed -n 's|^+++ b/\(.*\)/[^/]*$|\1|p' "$p")
+  done
+  (cd "$dir" && go mod edit -replace="$target=./patched")
+  mapfile -t pkgs < <(printf '%s\n' "${pkgs[@]/#/$target/}" | sort -u)
+  log "go test ${pkgs[*]}"
+  (cd "$dir" && go test -mod=mod -count=1 "${pkgs[@]}") >>"$log_file" 2>&1 || { log "FAILED: go test of the patched packages"; return 1; }
+  touch "$dir/.patched"
+}
+
 # build_pkgs <workdir> <tags> <ldflags> <package>...: one `go build` of main packages into $out, each binary
 # named after its package's last path element; checks that each records $pin_module at $version. A single
 # NAME=PACKAGE names its binary itself (etcd's packages end in /v3). With go_verb="test -c" (and one
@@ -328,9 +355,12 @@ case "$module" in
     build_pkgs "$dir" "" "$flags" sigs.k8s.io/metrics-server/cmd/metrics-server
     ;;
   traefik)
-    pin_module=github.com/traefik/traefik/v3
-    dir="$(prepare_wrapper "traefik-$version" github.com/traefik/traefik/v3 "$version" "")"
-    date="$(module_time github.com/traefik/traefik/v3 "$version")"
+    pin_module=github.com/traefik/traefik/v3 pin_version="$(upstream_version "$version")"
+    dir="$(prepare_wrapper "traefik-$version" github.com/traefik/traefik/v3 "$pin_version" "")"
+    if [[ "$version" != "$pin_version" ]]; then
+      patch_module "$dir" github.com/traefik/traefik/v3 "$pin_version" "$here/patches/traefik-$version"
+    fi
+    date="$(module_time github.com/traefik/traefik/v3 "$pin_version")"
     build_pkgs "$dir" "" \
       "-X github.com/traefik/traefik/v3/pkg/version.Version=$version -X github.com/traefik/traefik/v3/pkg/version.BuildDate=$date" \
       github.com/traefik/traefik/v3/cmd/traefik
