@@ -94,13 +94,13 @@ up-multinode: venv test-hosts-image
 deploy-multinode: venv
 	@$(STAGE) deploy-multinode $(PLAYBOOK) playbooks/site.yml -i $(MULTINODE)
 
-## test-multinode: inventory checks, draining a worker and losing a control-plane host under HTTPS load to the app
-## (needs make up-multinode; about 5 minutes).
+## test-multinode: inventory checks, draining a worker and losing a control-plane host under HTTPS load to the app,
+## a worker added by inventory and removed again (needs make up-multinode; about 7 minutes).
 test-multinode: venv
 	@$(STAGE) test-multinode $(PYTEST) -q -s tests/multinode
 
-## molecule-multinode: molecule test -s multinode (create the test hosts, converge, idempotence, verify, destroy;
-## about 10 minutes; not in `make test`, see docs/multinode.md).
+## molecule-multinode: molecule test -s multinode (create the test hosts, converge cluster.yml and site.yml,
+## idempotence, verify with the scale out, destroy; about 17 minutes; not in `make test`, see docs/multinode.md).
 molecule-multinode: venv test-hosts-image
 	@PATH="$(CURDIR)/$(VENV)/bin:$$PATH" $(STAGE) molecule-multinode $(VENV)/bin/molecule test -s multinode
 
