@@ -73,8 +73,10 @@ down: venv
 # --- Multi-node: 3 control-plane hosts and a worker, as Debian 12 containers reached over SSH (test_hosts/). ---
 MULTINODE := inventories/multinode
 
-## test-hosts-image: the test hosts' node image, built offline with debootstrap (about a minute; cached).
+## test-hosts-image: Docker Engine (installed and started when missing), then the test hosts' node image, built
+## offline with debootstrap (about a minute; cached).
 test-hosts-image:
+	@$(STAGE) docker-engine scripts/docker-engine.sh
 	@docker image inspect cloudnative/test-node:bookworm >/dev/null 2>&1 || $(STAGE) test-hosts-image test_hosts/build-node-image.sh
 
 ## up-multinode: start the test hosts named in inventories/multinode, bring the cluster up on them over SSH and
