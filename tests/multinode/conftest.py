@@ -8,6 +8,7 @@ host's container itself (stop, kill, start). Every wait is bounded.
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 import time
@@ -125,6 +126,17 @@ def wait_for(predicate: Callable[[], bool], timeout: float, interval: float = 1.
             return time.monotonic() - start
         time.sleep(interval)
     return None
+
+
+def run_playbook(name: str, inventory: Path, *extra: str, timeout: float) -> subprocess.CompletedProcess[str]:
+    """ansible-playbook playbooks/<name>.yml with the project's own Ansible settings, whoever runs the test
+    (molecule sets ANSIBLE_* of its own)."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("ANSIBLE_", "MOLECULE_"))}
+    env["ANSIBLE_CONFIG"] = str(REPO_ROOT / "ansible.cfg")
+    return subprocess.run(
+        [str(VENV_BIN / "ansible-playbook"), "-i", str(inventory), f"playbooks/{name}.yml", *extra],
+        cwd=REPO_ROOT, env=env, capture_output=True, text=True, timeout=timeout, check=False,
+    )  # fmt: skip
 
 
 @pytest.fixture(scope="session")

@@ -7,13 +7,11 @@ message. Nothing reaches this machine's own cluster.
 
 from __future__ import annotations
 
-import os
-import subprocess
 from pathlib import Path
 
 import pytest
 import yaml
-from conftest import REPO_ROOT, VENV_BIN
+from conftest import run_playbook
 
 NOWHERE = "172.28.0.25{}"  # addresses on the test hosts' network that no container holds
 
@@ -38,16 +36,6 @@ def inventory(tmp_path: Path, control_plane: dict, nodes: dict, extra_groups: di
     return path
 
 
-def run_cluster_yml(inventory_path: Path) -> subprocess.CompletedProcess[str]:
-    # The project's own Ansible settings, whoever runs the test (molecule sets ANSIBLE_* of its own).
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("ANSIBLE_", "MOLECULE_"))}
-    env["ANSIBLE_CONFIG"] = str(REPO_ROOT / "ansible.cfg")
-    return subprocess.run(
-        [str(VENV_BIN / "ansible-playbook"), "-i", str(inventory_path), "playbooks/cluster.yml"],
-        cwd=REPO_ROOT, env=env, capture_output=True, text=True, timeout=120, check=False,
-    )  # fmt: skip
-
-
 def host(n: int) -> dict:
     return {"ansible_host": NOWHERE.format(n)}
 
@@ -68,7 +56,7 @@ def test_a_bad_inventory_fails_first_naming_the_problem(tmp_path: Path, case: st
         path = inventory(tmp_path, {"cp1": host(1)}, {"cp1": None}, stray)
     else:
         path = inventory(tmp_path, {"cp1": host(1)}, {"cp1": None, "w1": host(1)})
-    result = run_cluster_yml(path)
+    result = run_playbook("cluster", path, timeout=120)
     assert result.returncode != 0, result.stdout[-2000:]
     assert expected in result.stdout, result.stdout[-3000:]
     assert "PLAY [Check the inventory before anything changes]" in result.stdout

@@ -8,27 +8,16 @@ inventories/multinode beside the same group_vars, as a user would add a server t
 
 from __future__ import annotations
 
-import os
 import re
 import subprocess
 from pathlib import Path
 
 import pytest
 import yaml
-from conftest import INVENTORY, REPO_ROOT, VENV_BIN, Cluster, Host, wait_for
+from conftest import INVENTORY, REPO_ROOT, VENV_BIN, Cluster, Host, run_playbook, wait_for
 
 NEW_WORKER = Host("mn-w2", "172.28.0.22")
 RECAP = re.compile(r"^(\S+)\s+: ok=(\d+)\s+changed=(\d+)\s+unreachable=(\d+)\s+failed=(\d+)", re.MULTILINE)
-
-
-def playbook(name: str, inventory: Path, *extra: str, timeout: float) -> subprocess.CompletedProcess[str]:
-    # The project's own Ansible settings, whoever runs the test (molecule sets ANSIBLE_* of its own).
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("ANSIBLE_", "MOLECULE_"))}
-    env["ANSIBLE_CONFIG"] = str(REPO_ROOT / "ansible.cfg")
-    return subprocess.run(
-        [str(VENV_BIN / "ansible-playbook"), "-i", str(inventory), f"playbooks/{name}.yml", *extra],
-        cwd=REPO_ROOT, env=env, capture_output=True, text=True, timeout=timeout, check=False,
-    )  # fmt: skip
 
 
 def recap(run: subprocess.CompletedProcess[str]) -> dict[str, dict[str, int]]:
@@ -72,7 +61,7 @@ def test_a_worker_added_by_inventory_joins_and_the_others_change_nothing(app: Cl
     inventory = inventory_with(tmp_path, NEW_WORKER)
     nodes("up", inventory / "hosts.yml", NEW_WORKER)
     try:
-        counts = recap(playbook("cluster", inventory, timeout=900))
+        counts = recap(run_playbook("cluster", inventory, timeout=900))
         others = {name: c["changed"] for name, c in counts.items() if name in {h.name for h in app.nodes}}
         assert set(others) == {h.name for h in app.nodes}, f"hosts missing from the recap: {counts}"
         assert all(changed == 0 for changed in others.values()), f"scale out changed other hosts: {others}"
@@ -83,11 +72,11 @@ def test_a_worker_added_by_inventory_joins_and_the_others_change_nothing(app: Cl
         status, body = app.app_get(app.ingress_for([]))
         assert status == 200, f"the app answered {status} {body!r} after the scale out"
     finally:
-        removed = playbook("remove-node", inventory, "-e", f"remove_node={NEW_WORKER.name}", timeout=600)
+        removed = run_playbook("remove-node", inventory, "-e", f"remove_node={NEW_WORKER.name}", timeout=600)
         nodes("down", inventory / "hosts.yml", NEW_WORKER)
     recap(removed)
     assert app.kubectl(app.control_plane[0], f"get node {NEW_WORKER.name}").returncode != 0, (
         f"the Node {NEW_WORKER.name} is still in the cluster after remove-node.yml"
     )
-    left = recap(playbook("cluster", INVENTORY, timeout=900))
+    left = recap(run_playbook("cluster", INVENTORY, timeout=900))
     assert all(c["changed"] == 0 for c in left.values()), f"cluster.yml on the hosts left changed: {left}"
