@@ -2,7 +2,8 @@
 # Makes sure a Docker Engine answers on this host, and says what it did.
 #   1. installs Debian's docker.io (+ iptables) when dockerd is missing;
 #   2. if `docker info` already answers, does nothing more (never a second daemon);
-#   3. else, when supervisord knows a `cloudnative-dockerd` program, starts it with supervisorctl;
+#   3. else, when supervisord knows a `cloudnative-dockerd` program, starts it with supervisorctl (and starts
+#      supervisord first when its config has that program but it is not running: a restarted machine);
 #   4. else starts dockerd in the background (log /var/log/cloudnative/dockerd.log, pidfile
 #      /run/cloudnative-dockerd.pid) and waits, bounded, until it answers.
 # Idempotent: a second run prints "already running" and changes nothing.
@@ -12,6 +13,8 @@ log_dir=/var/log/cloudnative
 log_file=$log_dir/dockerd.log
 pid_file=/run/cloudnative-dockerd.pid
 wait_seconds=${DOCKER_ENGINE_WAIT_SECONDS:-60}
+supervisor_config=/etc/supervisor/supervisord.conf
+supervisor_program=/etc/supervisor/conf.d/cloudnative-dockerd.conf
 
 say() { echo "docker-engine: $*"; }
 
@@ -39,6 +42,14 @@ supervised() {
     && supervisorctl status cloudnative-dockerd 2>/dev/null \
     | grep -Eq '^cloudnative-dockerd +(RUNNING|STARTING|STOPPED|STOPPING|BACKOFF|EXITED|FATAL)'
 }
+
+# A machine restarted without systemd: the roles' supervisord config runs dockerd (and the containerd that
+# daemon.json points it at), but nothing started supervisord, so a bare dockerd would wait for that containerd.
+if [ -f "$supervisor_program" ] && command -v supervisord >/dev/null 2>&1 \
+  && ! supervisorctl -c "$supervisor_config" pid >/dev/null 2>&1; then
+  say "supervisord has $supervisor_program but is not running (a restarted machine?): starting it"
+  supervisord -c "$supervisor_config"
+fi
 
 if supervised; then
   say "starting supervisor program cloudnative-dockerd"
