@@ -194,7 +194,8 @@ patch_module() {
   (cd "$dir" && go mod edit -replace="$target=./patched")
   mapfile -t pkgs < <(printf '%s\n' "${pkgs[@]/#/$target/}" | sort -u)
   log "go test ${pkgs[*]}"
-  (cd "$dir" && go test -mod=mod -count=1 "${pkgs[@]}") >>"$log_file" 2>&1 || { log "FAILED: go test of the patched packages"; return 1; }
+  # The build's compile flags: the packages compiled for the tests are then the build's own (from the cache).
+  (cd "$dir" && go test "${compile_flags[@]}" -count=1 "${pkgs[@]}") >>"$log_file" 2>&1 || { log "FAILED: go test of the patched packages"; return 1; }
   touch "$dir/.patched"
 }
 
@@ -203,6 +204,10 @@ patch_module() {
 # NAME=PACKAGE names its binary itself (etcd's packages end in /v3). With go_verb="test -c" (and one
 # NAME=PACKAGE) it compiles that package's test binary instead, with the same flags.
 go_verb=(build)
+# -mod=mod only adds missing go.sum lines; `go get <pkg>` without a version would upgrade the target to latest.
+# -dwarf=false: the compiler writes no debug info that the linker's -w would throw away (7 % faster builds;
+# stack traces keep their function names and lines, which come from the pclntab).
+compile_flags=(-mod=mod -trimpath -gcflags=all=-dwarf=false)
 build_pkgs() {
   local dir="$1" tags="$2" ldflags="$3"
   shift 3
@@ -214,11 +219,8 @@ build_pkgs() {
   log "go ${go_verb[*]} ${names[*]}"
   local start end
   start="$(date +%s)"
-  # -mod=mod only adds missing go.sum lines; `go get <pkg>` without a version would upgrade the target to latest.
-  # -dwarf=false: the compiler writes no debug info that the linker's -w would throw away (7 % faster builds;
-  # stack traces keep their function names and lines, which come from the pclntab).
   if ! (cd "$dir" && /usr/bin/time -v -o "$tfile" \
-        go "${go_verb[@]}" -mod=mod -trimpath -gcflags=all=-dwarf=false -tags "$tags" -ldflags "-s -w $ldflags" \
+        go "${go_verb[@]}" "${compile_flags[@]}" -tags "$tags" -ldflags "-s -w $ldflags" \
           -o "$dest" "$@") >>"$log_file" 2>&1; then
     log "FAILED: go ${go_verb[*]} $* (see $log_file)"
     return 1
