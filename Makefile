@@ -8,7 +8,7 @@ STAGE := scripts/stage.sh
 
 .PHONY: up test timing-start venv cluster deploy lint unit manifests e2e bench bench-deploy bench-cluster bench-build down \
 	up-multinode deploy-multinode down-multinode test-multinode molecule-multinode test-hosts-image \
-	conformance conformance-subset conformance-images
+	conformance conformance-subset conformance-prep conformance-images
 
 ## up: Python env, Docker Engine, registry, cluster, image, TLS, dev and prod deployed, then the curl to try.
 up: export CLOUDNATIVE_TIMING_DIR := $(CURDIR)/.timing/up
@@ -114,11 +114,14 @@ down-multinode: venv
 # --- Conformance: the upstream Kubernetes suite at the cluster's exact version, offline (docs/conformance.md). ---
 CONFORMANCE := scripts/conformance
 
-## conformance-images: build e2e.test, ginkgo and the suite's images (cached), push the images to the registry.
-conformance-images:
+## conformance-prep: build e2e.test, ginkgo and the suite's image tarballs (cached); needs no cluster.
+conformance-prep:
 	@$(STAGE) conformance-build roles/kube_binaries/files/build-from-goproxy/build-all.sh --jobs 2 \
 		e2e.test ginkgo agnhost nonewprivs sample-apiserver
 	@$(STAGE) conformance-images $(CONFORMANCE)/build-images.sh
+
+## conformance-images: conformance-prep, then push the images to the cluster's registry.
+conformance-images: conformance-prep
 	@$(STAGE) conformance-push $(CONFORMANCE)/push-images.sh
 
 ## conformance: every [Conformance] test, parallel part then serial part, against the running cluster; JUnit,
