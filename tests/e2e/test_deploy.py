@@ -1,6 +1,7 @@
 """End-to-end checks of the deploy collection on the real cluster: site.yml deploys dev and prod, both answer
 over HTTPS through the ingress with the generated CA, log levels differ, a rerun changes nothing, a config
-change reaches the pods, and a rollout that cannot complete is rolled back while the old version serves.
+change reaches the pods, an image change applies only the ConfigMap and the Deployment, and a rollout that
+cannot complete is rolled back while the old version serves.
 
 Every request goes to https://cloudnative (127.0.0.1, the ingress). Needs the cluster (playbooks/cluster.yml)
 and the registry; without them the fixtures fail with the reason.
@@ -206,6 +207,56 @@ def test_config_change_reaches_the_pods_by_a_rolling_update(deployed):
         restored = site("dev")
     assert restored.returncode == 0, restored.stdout[-4000:]
     assert get("/dev/fibo?n=60").status_code == 200
+
+
+def push_under_new_tag(image: str, tag: str) -> None:
+    """Push the manifest of ``image`` (registry/repository:tag@digest) again under ``tag``: a new image name
+    that pulls nothing new."""
+    match = re.fullmatch(r"(?P<host>[^/]+)/(?P<repo>[^:@]+):(?P<tag>[^@]+)(@sha256:[0-9a-f]{64})?", image)
+    assert match, image
+    session = requests.Session()
+    session.auth, session.verify = (REGISTRY_USER, registry_password()), str(REGISTRY_CA)
+    base = f"https://{match['host']}/v2/{match['repo']}/manifests"
+    manifest = session.get(
+        f"{base}/{match['tag']}", headers={"Accept": ", ".join(MANIFEST_TYPES)}, timeout=10
+    )
+    assert manifest.status_code == 200, manifest.text
+    put = session.put(
+        f"{base}/{tag}",
+        data=manifest.content,
+        headers={"Content-Type": manifest.headers["Content-Type"]},
+        timeout=10,
+    )
+    assert put.status_code == 201, put.text
+
+
+def test_an_image_change_applies_only_the_configmap_and_the_deployment(deployed):
+    before = deployment("dev")["spec"]["template"]["spec"]["containers"][0]["image"]
+    tag = f"e2e-{int(time.time())}"
+    push_under_new_tag(before, tag)
+    try:
+        proc = site("dev", "-e", f"httpserver_image_tag={tag}")
+        assert proc.returncode == 0, proc.stdout[-4000:]
+        said = " ".join(proc.stdout.split())  # the callback wraps long messages
+        assert "only those two are applied, and the Deployment rolled out" in said, proc.stdout[-4000:]
+        assert "Apply the Deployment and wait for it to be Available" in proc.stdout, proc.stdout[-4000:]
+        assert "Apply the ConfigMap" in proc.stdout, "the ConfigMap (it carries the version) was not applied"
+        for skipped in (
+            "Apply the Namespace",
+            "Apply the TLS Secret",
+            "Apply the imagePullSecret",
+            "Apply the NetworkPolicies",
+            "Apply the PodDisruptionBudget",
+        ):
+            assert skipped not in proc.stdout, f"{skipped} ran although nothing but the image changed"
+        image = deployment("dev")["spec"]["template"]["spec"]["containers"][0]["image"]
+        assert f":{tag}@sha256:" in image, image
+        assert_rollout_complete("dev")
+        assert get("/dev/fibo?n=10").json() == {"result": 55}
+    finally:
+        restored = site("dev")
+    assert restored.returncode == 0, restored.stdout[-4000:]
+    assert deployment("dev")["spec"]["template"]["spec"]["containers"][0]["image"] == before
 
 
 @pytest.mark.parametrize(
