@@ -222,7 +222,6 @@ def time_site(runs: int) -> dict:
     recaps = [recap_of(WORK / f"site-noop-{i}.log") for i in range(1, runs + 1)]
     if any("changed=0" not in line for line in recaps):
         raise SystemExit(f"a no-op run changed something: {recaps}")
-    recap = recaps[-1:]
     new_tag = retagged(deployed_image()).rpartition(":")[2]
     image = sh(playbook("site", "inventories/prod", "-e", f"httpserver_image_tag={new_tag}"), "site-image")
     sh(playbook("site", "inventories/prod"), "site-restore")
@@ -231,7 +230,7 @@ def time_site(runs: int) -> dict:
         "noop_rerun_s": round(noop, 2),
         "noop_runs_s": noop_runs,
         "image_change_s": round(image, 1),
-        "noop_recap": recap[-1] if recap else "",
+        "noop_recap": recaps[-1] if recaps else "",
     }
 
 
