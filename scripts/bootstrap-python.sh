@@ -33,6 +33,9 @@ if [ -f app/pyproject.toml ]; then
       ;;
   esac
 fi
+# ansible.cfg names Mitogen's strategy plugins by a path that does not depend on the venv's Python version.
+ln -sfn "$("$venv/bin/python" -c 'import ansible_mitogen, os; print(os.path.dirname(ansible_mitogen.__file__))')/plugins/strategy" \
+  "$venv/mitogen-strategy"
 ln -sfn "$venv" .venv
 # This checkout is also the installed collection cloudnative.httpserver (ansible.cfg's collections_path), so the
 # playbooks here find its plugins by their full names exactly as they do from the built tarball.
