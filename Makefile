@@ -77,7 +77,7 @@ MULTINODE := inventories/multinode
 ## offline with debootstrap (about a minute; cached).
 test-hosts-image:
 	@$(STAGE) docker-engine scripts/docker-engine.sh
-	@docker image inspect cloudnative/test-node:bookworm >/dev/null 2>&1 || $(STAGE) test-hosts-image test_hosts/build-node-image.sh
+	@$(STAGE) test-hosts-image test_hosts/build-node-image.sh
 
 ## up-multinode: start the test hosts named in inventories/multinode, bring the cluster up on them over SSH and
 ## deploy the app's prod environment there (built here, pushed to the registry on the first control-plane host).

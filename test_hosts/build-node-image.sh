@@ -17,12 +17,20 @@ cache="${CLOUDNATIVE_CACHE_DIR:-$HOME/.cache/cloudnative-httpserver}/test-hosts"
 # What a host has before Ansible reaches it (sshd, supervisor, python3, sudo), plus the Debian packages the
 # roles would apt-install anyway (container_runtime's netfilter tools, CNI plugins and runc; the api_proxy role's
 # haproxy), so a converge does not spend minutes in apt on every node. The roles still check for them.
-packages=openssh-server,supervisor,python3,sudo,iptables,ipset,conntrack,socat,ethtool,ebtables,ca-certificates,nftables,kmod,procps,iproute2,containernetworking-plugins,runc,haproxy,iputils-ping,curl,less,openssl
+# python3-apt, as on a standard Debian install: Ansible's apt module imports it (and cannot install it and
+# respawn itself under the Mitogen strategy that ansible.cfg gives cluster.yml).
+packages=openssh-server,supervisor,python3,python3-apt,sudo,iptables,ipset,conntrack,socat,ethtool,ebtables,ca-certificates,nftables,kmod,procps,iproute2,containernetworking-plugins,runc,haproxy,iputils-ping,curl,less,openssl
 force=false
 [[ "${1:-}" == --force ]] && force=true
 
 key="$(echo "$suite $mirror $packages" | sha256sum | cut -c1-12)"
 tarball="$cache/node-rootfs-$suite-$key.tar"
+# The image carries the hash of its package list and layer files: a current one is kept, a stale one rebuilt.
+image_key="$(cat "$here"/node/* | sha256sum | cut -c1-12)-$key"
+if ! $force && [[ "$(docker image inspect "$image" --format '{{ index .Config.Labels "cloudnative.node-key" }}' 2>/dev/null)" == "$image_key" ]]; then
+  echo "$image is current ($image_key)"
+  exit 0
+fi
 mkdir -p "$cache"
 t0=$(date +%s)
 if $force || [[ ! -s "$tarball" ]]; then
@@ -50,6 +58,6 @@ fi
 t1=$(date +%s)
 docker import --change 'ENV PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin' \
   --message "debootstrap minbase $suite + node packages ($key)" "$tarball" "$rootfs_image" >/dev/null
-docker build -q --build-arg "ROOTFS=$rootfs_image" -t "$image" "$here/node" >/dev/null
+docker build -q --build-arg "ROOTFS=$rootfs_image" --label "cloudnative.node-key=$image_key" -t "$image" "$here/node" >/dev/null
 echo "$image: import and layer $(($(date +%s) - t1)) s, total $(($(date +%s) - t0)) s," \
   "$(docker image inspect "$image" --format '{{.Size}}' | awk '{printf "%.0f MB", $1 / 1e6}')"
