@@ -123,8 +123,8 @@ def _pem_key(key):
     )
 
 
-def _public_pem(key):
-    return key.public_key().public_bytes(
+def _public_pem(public_key):
+    return public_key.public_bytes(
         serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
     )
 
@@ -160,9 +160,7 @@ class Issuer:
             return None
         renew_at = self.now + datetime.timedelta(days=self.params["renew_before_days"])
         fresh = cert.not_valid_after_utc > renew_at
-        own_key = _public_pem(key) == cert.public_key().public_bytes(
-            serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
-        )
+        own_key = _public_pem(key.public_key()) == _public_pem(cert.public_key())
         try:
             cert.verify_directly_issued_by(issuer_cert or cert)
             signed = True
@@ -214,8 +212,9 @@ class Issuer:
             self.certificate(params["dir"], spec, key, ca_key, ca_cert, params["cert_valid_days"])
         if params["service_account_key"]:
             key = self.key(params["dir"], "sa", lambda: rsa.generate_private_key(65537, 2048))
-            if _read(os.path.join(params["dir"], "sa.pub")) != _public_pem(key):
-                self._save(params["dir"], "sa.pub", _public_pem(key), 0o644)
+            public = _public_pem(key.public_key())
+            if _read(os.path.join(params["dir"], "sa.pub")) != public:
+                self._save(params["dir"], "sa.pub", public, 0o644)
         return self.written
 
 
