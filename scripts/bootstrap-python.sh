@@ -33,12 +33,15 @@ if [ -f app/pyproject.toml ]; then
       ;;
   esac
 fi
+# Links are replaced only when they point elsewhere: `make test` runs `make lint` (and so this script) beside
+# playbooks that read them.
+link() { [ "$(readlink "$2")" = "$1" ] || ln -sfn "$1" "$2"; }
 # ansible.cfg names Mitogen's strategy plugins by a path that does not depend on the venv's Python version.
-ln -sfn "$("$venv/bin/python" -c 'import ansible_mitogen, os; print(os.path.dirname(ansible_mitogen.__file__))')/plugins/strategy" \
+link "$("$venv/bin/python" -c 'import ansible_mitogen, os; print(os.path.dirname(ansible_mitogen.__file__))')/plugins/strategy" \
   "$venv/mitogen-strategy"
-ln -sfn "$venv" .venv
+link "$venv" .venv
 # This checkout is also the installed collection cloudnative.httpserver (ansible.cfg's collections_path), so the
 # playbooks here find its plugins by their full names exactly as they do from the built tarball.
 mkdir -p collections/ansible_collections/cloudnative
-ln -sfn ../../.. collections/ansible_collections/cloudnative/httpserver
+link ../../.. collections/ansible_collections/cloudnative/httpserver
 echo "bootstrap: .venv -> $venv"

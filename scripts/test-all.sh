@@ -22,15 +22,18 @@ stage() {
 }
 
 stage test-packages scripts/install-test-packages.sh
-stage lint make --no-print-directory lint
-stage unit "$venv/bin/pytest" -q tests/unit
-# Its ansible-lint and ruff checks (for `pytest tests/manifests` alone) are the lint stage's commands: not twice.
-stage manifests "$venv/bin/pytest" -q tests/manifests \
-  --deselect tests/manifests/test_lint.py::test_ansible_lint_production_profile_is_clean \
-  --deselect tests/manifests/test_lint.py::test_ruff_is_clean_on_the_manifest_and_e2e_tests
-stage process "$venv/bin/pytest" -q tests/process
-# Galaxy's importer and ansible-test sanity on the built tarball (no cluster needed).
-stage collection-checks scripts/collection-checks/run.sh
+# The checks that need no cluster (scripts/test-checks.sh) run niced in the background, beside the cluster's
+# bring-up and the end-to-end tests, which mostly wait on the cluster; their log is printed when they end.
+checks_log="$CLOUDNATIVE_TIMING_DIR/checks.log"
+mkdir -p "$CLOUDNATIVE_TIMING_DIR"
+nice -n 19 scripts/test-checks.sh >"$checks_log" 2>&1 &
+checks_pid=$!
+wait_for_checks() {
+  [ -n "$checks_pid" ] || return 0
+  wait "$checks_pid" || failed+=(checks)
+  checks_pid=""
+  sed 's/^/[checks] /' "$checks_log"
+}
 
 # Everything below needs the cluster and the deployments: `make up`, staged.
 if stage cluster-up "$venv/bin/ansible-playbook" playbooks/cluster.yml -i inventories/dev; then
@@ -43,6 +46,9 @@ if stage cluster-up "$venv/bin/ansible-playbook" playbooks/cluster.yml -i invent
   nice -n 19 make --no-print-directory conformance-prep >"$prep_log" 2>&1 &
   prep_pid=$!
   stage e2e "$venv/bin/pytest" -q tests/e2e
+  # The checks end before the consumer and load tests, so the load tests (which count every failed request)
+  # do not share the CPU with them.
+  wait_for_checks
   # The tarball installed elsewhere renders and deploys a third environment, then removes it.
   stage consumer "$venv/bin/pytest" -q tests/collection
   stage load "$venv/bin/pytest" -q tests/load
@@ -59,6 +65,7 @@ if stage cluster-up "$venv/bin/ansible-playbook" playbooks/cluster.yml -i invent
   # Last, as it tears the cluster down (and checks nothing is left behind) before bringing it back empty.
   stage molecule-cluster "$venv/bin/molecule" test -s cluster
 fi
+wait_for_checks
 
 scripts/timing-report.sh "$CLOUDNATIVE_TIMING_DIR"
 if [ ${#failed[@]} -gt 0 ]; then
