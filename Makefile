@@ -6,7 +6,7 @@ PLAYBOOK := $(VENV)/bin/ansible-playbook
 PYTEST := $(VENV)/bin/pytest
 STAGE := scripts/stage.sh
 
-.PHONY: up test timing-start venv cluster deploy lint unit manifests e2e bench bench-deploy bench-cluster bench-build down \
+.PHONY: up test check timing-start venv cluster deploy lint unit manifests e2e bench bench-deploy bench-cluster bench-build down \
 	up-multinode deploy-multinode down-multinode test-multinode molecule-multinode test-hosts-image \
 	conformance conformance-subset conformance-prep conformance-images
 
@@ -22,6 +22,10 @@ up: timing-start venv cluster deploy
 ## test: every test, from lint to end-to-end; brings up (or reuses) what the end-to-end tests need.
 test: venv
 	@scripts/test-all.sh
+
+## check: the stages of `make test` that need no cluster (lint, unit, manifests, process, collection checks).
+check: venv
+	@scripts/test-checks.sh
 
 # A fresh timing report for `make up` (scripts/stage.sh appends each stage and playbook task to it).
 timing-start:
