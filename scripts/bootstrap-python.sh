@@ -36,9 +36,6 @@ fi
 # Links are replaced only when they point elsewhere: `make test` runs `make lint` (and so this script) beside
 # playbooks that read them.
 link() { [ "$(readlink "$2")" = "$1" ] || ln -sfn "$1" "$2"; }
-# ansible.cfg names Mitogen's strategy plugins by a path that does not depend on the venv's Python version.
-link "$("$venv/bin/python" -c 'import ansible_mitogen, os; print(os.path.dirname(ansible_mitogen.__file__))')/plugins/strategy" \
-  "$venv/mitogen-strategy"
 link "$venv" .venv
 # This checkout is also the installed collection cloudnative.httpserver (ansible.cfg's collections_path), so the
 # playbooks here find its plugins by their full names exactly as they do from the built tarball.
