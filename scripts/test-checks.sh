@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # The stages of `make test` that need no cluster: lint, unit, manifest and process tests, the collection checks.
 # Each stage runs even when an earlier one failed; the exit status is non-zero if any failed, and the last line
-# names them. `make test` runs this niced in the background, beside the cluster's bring-up and the end-to-end
-# tests, which mostly wait on the cluster.
+# names them (`make check`). `make test` runs this niced in the background once the cluster is up, beside the
+# image, deploy and end-to-end stages, which mostly wait on the cluster.
 set -uo pipefail
 cd "$(dirname "$0")/.." || exit 1
 venv=.venv
