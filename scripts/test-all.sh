@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# `make test`: every level of test, fastest first, each stage timed. The end-to-end levels bring up (or
+# `make test`: every level of test, each stage timed; the checks that need no cluster run beside the first
+# end-to-end stages (below). The end-to-end levels bring up (or
 # reuse) the Docker Engine, registry, cluster and both deployments they need, through the same playbooks a
 # user runs. Every stage runs even when an earlier one failed, except those that need what failed; the
 # exit status is non-zero if any stage failed.
