@@ -42,9 +42,9 @@ def test_deleting_a_pod_under_load_loses_no_request(steady: LoadEnv):
 
 
 def test_sigkill_of_the_app_process_loses_no_request(steady: LoadEnv):
-    """A request already written to the process when it dies gets no answer: Traefik makes that a 502, and its
-    retry middleware sends an idempotent request that got a 502 to another pod (the cluster_addons role's
-    ingress_retry_status). Those sent to the dying pod afterwards fail at connect and are retried too."""
+    """A request already written to the process when it dies gets no answer: Traefik's patched retry
+    middleware sends such a GET again, to another pod or the same one (cluster_addons_ingress_retry_attempts).
+    Those sent to the dying pod afterwards fail at connect and are retried too, until a process answers."""
     pod = steady.cluster.ready_pods()[-1]
     name, restarts = pod.metadata.name, restart_count(pod)
 

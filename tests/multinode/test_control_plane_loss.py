@@ -140,9 +140,9 @@ def kill_write_and_restart(cluster: Cluster, victim: Host) -> Outcome:
 
 
 def assert_rejoined(cluster: Cluster, outcome: Outcome) -> None:
-    """The app answered every request: the one in flight on the victim's replica at the kill gets a 502 from
-    Traefik and is retried on the other replica (cluster_addons_ingress_retry_status), and each one sent after
-    the kill fails at connect and is retried, until the lost node is found NotReady."""
+    """The app answered every request: the one in flight on the victim's replica at the kill gets no answer,
+    and Traefik's patched retry middleware sends it on to the other replica; each one sent
+    after the kill fails at connect and is retried, until the lost node is found NotReady."""
     name = outcome.victim.name
     assert outcome.load.failed == 0, (
         f"{outcome.load.failed} app requests through {outcome.load_target.name} failed while {name} was"
