@@ -136,4 +136,4 @@ conformance: venv conformance-images
 ## conformance-subset: CI's subset (scripts/conformance/ci-subset.txt: networking, pod lifecycle, ConfigMaps and
 ## Secrets, RBAC, API machinery), bounded at 10 minutes.
 conformance-subset: venv conformance-images
-	@$(STAGE) conformance-subset $(CONFORMANCE)/run.sh --subset --parts parallel --timeout 600
+	@$(STAGE) conformance-subset $(CONFORMANCE)/run.sh --subset --parts parallel --procs 4 --timeout 600
