@@ -27,6 +27,9 @@ KUBECONFIG = "/etc/kubernetes/admin.conf"
 CA = "/etc/cloudnative/tls/ca.crt"
 BASE = "https://cloudnative"
 MISSING_IMAGE = "registry.cloudnative:5000/cloudnative/httpserver:0.0.0-missing"
+# A bad rollout's deadline in the rollback tests (prod's is 300 s): a good one takes about 9 s, and a failed
+# pull or an app that exits at start shows in the pod's status within seconds.
+BAD_ROLLOUT_DEADLINE = 30
 MANIFEST_TYPES = (
     "application/vnd.oci.image.index.v1+json",
     "application/vnd.oci.image.manifest.v1+json",
@@ -275,10 +278,10 @@ def test_an_image_change_applies_only_the_configmap_and_the_deployment(deployed)
 def test_failed_rollout_is_rolled_back_while_the_old_version_serves(deployed, what, extra, cause):
     before = deployment("prod")["spec"]["template"]["spec"]["containers"][0]["image"]
     with Poller("/prod/fibo?n=10") as poller:
-        proc = site("prod", *extra, "-e", "deploy_rollout_timeout=45")
+        proc = site("prod", *extra, "-e", f"deploy_rollout_timeout={BAD_ROLLOUT_DEADLINE}")
     output = proc.stdout + proc.stderr
     assert proc.returncode != 0, f"site.yml succeeded with {what}:\n{proc.stdout[-3000:]}"
-    assert "did not complete within 45s" in output, output[-5000:]
+    assert f"did not complete within {BAD_ROLLOUT_DEADLINE}s" in output, output[-5000:]
     assert re.search(r"Pod httpserver-[a-z0-9]+-[a-z0-9]+ not ready", output), output[-5000:]
     assert re.search(cause, output), f"the failure does not name the cause ({cause}):\n{output[-5000:]}"
     assert f"Rolled back to {before}" in output, output[-5000:]
