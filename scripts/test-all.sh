@@ -22,8 +22,8 @@ stage() {
   return 1
 }
 
-# Stage chains run in the background beside the next stages, which mostly wait on the cluster: each one's output
-# goes to a log, printed (prefixed with its name) when it is waited for.
+# Stage chains run in the background beside the next stages, which mostly wait on the cluster: each one's
+# output goes to a log, printed (prefixed with its name) when it is waited for.
 declare -A background_pid=()
 background() {
   local name=$1; shift
