@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
-# `make test`: every level of test, each stage timed, some side by side (below). The end-to-end levels bring up
-# (or reuse) the Docker Engine, registry, cluster and both deployments they need, through the same playbooks a
-# user runs. Every stage runs even when an earlier one failed, except those that need what failed; the
+# `make test`: every level of test, each stage timed, some side by side (below). The end-to-end levels bring
+# up (or reuse) the Docker Engine, registry, cluster and both deployments they need, through the same playbooks
+# a user runs. Every stage runs even when an earlier one failed, except those that need what failed; the
 # exit status is non-zero if any stage failed.
 set -uo pipefail
 cd "$(dirname "$0")/.." || exit 1
@@ -39,8 +39,8 @@ wait_background() {
   return $rc
 }
 # CI's subset of the upstream Kubernetes conformance suite (make conformance-subset; the full run is
-# make conformance): the test images pushed (cached), then the run, in its own namespaces. Its tests mostly wait
-# on pods: 4 processes ran it in 219 s (2: 342 s; 6: 171 s with a load average of 10 on 2 cores).
+# make conformance): the test images pushed (cached), then the run, in its own namespaces. Its tests mostly
+# wait on pods: 4 processes ran it in 219 s (2: 342 s; 6: 171 s with a load average of 10 on 2 cores).
 conformance() {
   scripts/stage.sh conformance-images make --no-print-directory conformance-images &&
     scripts/stage.sh conformance-subset scripts/conformance/run.sh --subset --parts parallel \
@@ -60,8 +60,8 @@ if $cluster_ok; then
   stage image "$venv/bin/pytest" -q tests/image
   stage deploy-dev "$venv/bin/ansible-playbook" playbooks/site.yml -i inventories/dev
   stage deploy-prod "$venv/bin/ansible-playbook" playbooks/site.yml -i inventories/prod
-  # The conformance suite's binaries and image tarballs need no cluster (about 5 minutes of a cold run; nothing
-  # when cached).
+  # The conformance suite's binaries and image tarballs need no cluster (about 5 minutes of a cold run;
+  # nothing when cached).
   background conformance-prep nice -n 19 make --no-print-directory conformance-prep
   stage e2e "$venv/bin/pytest" -q tests/e2e
   # The load tests count every failed request: they run alone, the checks ended first.
