@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # `make test`: every level of test, each stage timed, some side by side (below). The end-to-end levels bring
-# up (or reuse) the Docker Engine, registry, cluster and both deployments they need, through the same playbooks
+# up (or reuse) the Docker Engine, registry, cluster and both deployments they need, through the playbooks
 # a user runs. Every stage runs even when an earlier one failed, except those that need what failed; the
 # exit status is non-zero if any stage failed.
 set -uo pipefail
