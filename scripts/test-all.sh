@@ -64,7 +64,8 @@ if $cluster_ok; then
   # nothing when cached).
   background conformance-prep nice -n 19 make --no-print-directory conformance-prep
   stage e2e "$venv/bin/pytest" -q tests/e2e
-  # The load tests count every failed request: they run alone, the checks ended first.
+  # The load tests count every failed request: the checks end first (in a run whose conformance cache is
+  # cold, its build may still run beside them, at nice 19).
   wait_background checks
   stage load "$venv/bin/pytest" -q tests/load
   # The conformance subset beside the consumer test and molecule's default scenario: the suite's parallel part
