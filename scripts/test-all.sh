@@ -38,14 +38,6 @@ wait_background() {
   sed "s/^/[$name] /" "$CLOUDNATIVE_TIMING_DIR/$name.log"
   return $rc
 }
-# CI's subset of the upstream Kubernetes conformance suite (make conformance-subset; the full run is
-# make conformance): the test images pushed (cached), then the run, in its own namespaces. Its tests mostly
-# wait on pods: 4 processes ran it in 219 s (2: 342 s; 6: 171 s with a load average of 10 on 2 cores).
-conformance() {
-  scripts/stage.sh conformance-images make --no-print-directory conformance-images &&
-    scripts/stage.sh conformance-subset scripts/conformance/run.sh --subset --parts parallel \
-      --procs 4 --timeout 600 --results "$CLOUDNATIVE_TIMING_DIR/conformance-subset"
-}
 
 stage test-packages scripts/install-test-packages.sh
 
@@ -68,9 +60,13 @@ if $cluster_ok; then
   # cold, its build may still run beside them, at nice 19).
   wait_background checks
   stage load "$venv/bin/pytest" -q tests/load
-  # The conformance subset beside the consumer test and molecule's default scenario: the suite's parallel part
-  # is made to share a cluster, and these two only deploy (the consumer in a third namespace) and read.
-  wait_background conformance-prep && background conformance conformance
+  # CI's subset of the upstream Kubernetes conformance suite (the full run is make conformance): the test
+  # images pushed (cached), then the run, in its own namespaces, beside the consumer test and molecule's
+  # default scenario: the suite's parallel part is made to share a cluster, and these two only deploy (the
+  # consumer in a third namespace) and read.
+  wait_background conformance-prep &&
+    background conformance make --no-print-directory conformance-subset \
+      CONFORMANCE_RESULTS="$CLOUDNATIVE_TIMING_DIR/conformance-subset"
   # The tarball installed elsewhere renders and deploys a third environment, then removes it.
   stage consumer "$venv/bin/pytest" -q tests/collection
   stage molecule-default "$venv/bin/molecule" test -s default
