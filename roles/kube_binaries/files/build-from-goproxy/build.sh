@@ -123,6 +123,11 @@ missing() {
   done
 }
 
+# module_path <GoMod|Dir> <module@version>: where the module cache holds that version's go.mod or source tree.
+module_path() {
+  go mod download -json "$2" | python3 -c 'import json,sys; print(json.load(sys.stdin)[sys.argv[1]])' "$1"
+}
+
 # Print "<Time>" (RFC 3339) of a module version from the proxy's .info, used as a reproducible build date.
 module_time() {
   go list -m -json "$1@$2" | python3 -c 'import json,sys; print(json.load(sys.stdin).get("Time", ""))'
@@ -142,7 +147,7 @@ prepare_wrapper() {
     cd "$dir"
     go mod init "cloudnative.local/build/${name//[^a-zA-Z0-9.-]/-}" >>"$log_file" 2>&1
     local gomod
-    gomod="$(go mod download -json "$target@$tversion" | python3 -c 'import json,sys; print(json.load(sys.stdin)["GoMod"])')"
+    gomod="$(module_path GoMod "$target@$tversion")"
     local -a edits=()
     go mod edit -json "$gomod" >.target-go.mod.json
     GOMOD_JSON=.target-go.mod.json LOCAL_VERSION="$local_version" python3 -c '
@@ -182,7 +187,7 @@ patch_module() {
   local -a pkgs=()
   [[ -f "$dir/.patched" ]] && return 0
   compgen -G "$patch_dir/*.patch" >/dev/null || { log "FAILED: $version names local patches, $patch_dir has none"; return 1; }
-  src="$(cd "$dir" && go mod download -json "$target@$uversion" | python3 -c 'import json,sys; print(json.load(sys.stdin)["Dir"])')"
+  src="$(cd "$dir" && module_path Dir "$target@$uversion")"
   rm -rf "$dir/patched"
   cp -r "$src" "$dir/patched"
   chmod -R u+w "$dir/patched"
@@ -192,7 +197,8 @@ patch_module() {
     mapfile -t -O "${#pkgs[@]}" pkgs < <(sed -n 's|^+++ b/\(.*\)/[^/]*$|\1|p' "$p")
   done
   (cd "$dir" && go mod edit -replace="$target=./patched")
-  mapfile -t pkgs < <(printf '%s\n' "${pkgs[@]/#/$target/}" | sort -u)
+  # A testdata directory is no package (Go ignores it): a patch to a test's data runs the tests beside it.
+  mapfile -t pkgs < <(printf '%s\n' "${pkgs[@]/#/$target/}" | sed 's|/testdata\(/.*\)\{0,1\}$||' | sort -u)
   log "go test ${pkgs[*]}"
   # The build's compile flags: the packages compiled for the tests are then the build's own (from the cache).
   (cd "$dir" && go test "${compile_flags[@]}" -count=1 "${pkgs[@]}") >>"$log_file" 2>&1 || { log "FAILED: go test of the patched packages"; return 1; }
@@ -306,7 +312,7 @@ case "$module" in
     for c in "${tools[@]}"; do
       case "$c" in
         agnhost)
-          src="$(go mod download -json "k8s.io/kubernetes@$version" | python3 -c 'import json,sys; print(json.load(sys.stdin)["Dir"])')"
+          src="$(module_path Dir "k8s.io/kubernetes@$version")"
           build_pkgs "$dir" "" "-X main.Version=$(cat "$src/test/images/agnhost/VERSION")" \
             agnhost=k8s.io/kubernetes/test/images/agnhost
           ;;
@@ -383,7 +389,7 @@ case "$module" in
     if [[ ! -f "$dir/.ready" ]]; then
       rm -rf "$dir"
       mkdir -p "$dir"
-      src="$(go mod download -json "github.com/flannel-io/flannel@$version" | python3 -c 'import json,sys; print(json.load(sys.stdin)["Dir"])')"
+      src="$(module_path Dir "github.com/flannel-io/flannel@$version")"
       grep -v -e 'flannel/pkg/backend/tencentvpc"' -e 'flannel/pkg/backend/udp"' "$src/main.go" >"$dir/main.go"
       (cd "$dir" && go mod init cloudnative.local/build/flanneld && go mod edit -require="github.com/flannel-io/flannel@$version" \
         && go mod tidy) >>"$log_file" 2>&1
@@ -413,8 +419,7 @@ case "$module" in
     ;;
   ginkgo)
     # The runner must match the suite's ginkgo library: refuse a default that drifted from Kubernetes' go.mod.
-    kube_gomod="$(go mod download -json "k8s.io/kubernetes@$KUBERNETES_VERSION" \
-      | python3 -c 'import json,sys; print(json.load(sys.stdin)["GoMod"])')"
+    kube_gomod="$(module_path GoMod "k8s.io/kubernetes@$KUBERNETES_VERSION")"
     wanted_ginkgo="$(go mod edit -json "$kube_gomod" | python3 -c '
 import json, sys
 print(next(r["Version"] for r in json.load(sys.stdin)["Require"] if r["Path"] == "github.com/onsi/ginkgo/v2"))')"
