@@ -205,6 +205,16 @@ patch_module() {
   touch "$dir/.patched"
 }
 
+# patched_wrapper <target module>: sets dir to the wrapper of $module $version and pin_module/pin_version to what
+# its binaries must record; a "-cloudnative.<n>" version is upstream's with this project's patches (patch_module).
+patched_wrapper() {
+  pin_module="$1" pin_version="$(upstream_version "$version")"
+  dir="$(prepare_wrapper "$module-$version" "$1" "$pin_version" "")"
+  if [[ "$version" != "$pin_version" ]]; then
+    patch_module "$dir" "$1" "$pin_version" "$here/patches/$module-$version"
+  fi
+}
+
 # build_pkgs <workdir> <tags> <ldflags> <package>...: one `go build` of main packages into $out, each binary
 # named after its package's last path element; checks that each records $pin_module at $version. A single
 # NAME=PACKAGE names its binary itself (etcd's packages end in /v3). With go_verb="test -c" (and one
@@ -348,8 +358,7 @@ case "$module" in
       github.com/google/go-containerregistry/cmd/crane
     ;;
   coredns)
-    pin_module=github.com/coredns/coredns
-    dir="$(prepare_wrapper "coredns-$version" github.com/coredns/coredns "$version" "")"
+    patched_wrapper github.com/coredns/coredns
     build_pkgs "$dir" "" "" github.com/coredns/coredns
     ;;
   metrics-server)
@@ -363,11 +372,7 @@ case "$module" in
     build_pkgs "$dir" "" "$flags" sigs.k8s.io/metrics-server/cmd/metrics-server
     ;;
   traefik)
-    pin_module=github.com/traefik/traefik/v3 pin_version="$(upstream_version "$version")"
-    dir="$(prepare_wrapper "traefik-$version" github.com/traefik/traefik/v3 "$pin_version" "")"
-    if [[ "$version" != "$pin_version" ]]; then
-      patch_module "$dir" github.com/traefik/traefik/v3 "$pin_version" "$here/patches/traefik-$version"
-    fi
+    patched_wrapper github.com/traefik/traefik/v3
     date="$(module_time github.com/traefik/traefik/v3 "$pin_version")"
     build_pkgs "$dir" "" \
       "-X github.com/traefik/traefik/v3/pkg/version.Version=$version -X github.com/traefik/traefik/v3/pkg/version.BuildDate=$date" \
