@@ -2,8 +2,10 @@
 # Push the conformance test images that build-images.sh wrote to the cluster's registry, each reference of
 # images.tsv unless the registry already holds that digest under it.
 #
-#   scripts/conformance/push-images.sh [--to HOST:PORT] [--ca FILE]
+#   scripts/conformance/push-images.sh [--to HOST:PORT] [--ca FILE] [--check]
 #
+# --check pushes nothing: it names every image the registry does not hold and fails if there is one (run.sh
+# asks this before starting ginkgo, whose pods would otherwise wait minutes on an image they cannot pull).
 # --to pushes to that address instead of the references' registry host (the repositories and tags stay): the
 # multi-node cluster's registry, which its nodes call registry.cloudnative but this machine reaches by address;
 # --ca names the CA that registry's certificate is signed by (default: the local registry's, /etc/cloudnative).
@@ -17,10 +19,11 @@ list="$cache_dir/conformance/images.tsv"
 crane="${CRANE:-/opt/cloudnative/bin/crane}"
 user="${CLOUDNATIVE_REGISTRY_USERNAME:-cloudnative}"
 password_file="$HOME/.config/cloudnative-httpserver/registry-password"
-to="" ca_dir=/etc/cloudnative/registry
+to="" ca_dir=/etc/cloudnative/registry check=""
 while [[ $# -gt 0 ]]; do
   case "$1" in
     --to) to="$2"; shift 2 ;;
+    --check) check=1; shift ;;
     --ca) ca_dir="$(mktemp -d)"; cp "$2" "$ca_dir/ca.crt"; shift 2 ;;
     *) echo "unknown argument: $1" >&2; exit 2 ;;
   esac
@@ -38,14 +41,22 @@ else
   "$crane" auth login "$registry" -u "$user" --password-stdin <"$password_file" >/dev/null
 fi
 
+missing=0
 while IFS=$'\t' read -r tarball ref; do
   ref="$registry/${ref#*/}"
   want="$("$crane" digest --tarball "$tarball")"
   have="$("$crane" digest "$ref" 2>/dev/null || true)"
   if [[ "$want" == "$have" ]]; then
     echo "present $ref@$want"
+  elif [[ -n "$check" ]]; then
+    echo "missing $ref@$want${have:+ (the registry has $have)}"
+    missing=$((missing + 1))
   else
     "$crane" push "$tarball" "$ref" >/dev/null 2>"$DOCKER_CONFIG/push.log" || { cat "$DOCKER_CONFIG/push.log" >&2; exit 1; }
     echo "pushed  $ref@$want"
   fi
 done <"$list"
+if [[ $missing -gt 0 ]]; then
+  echo "$missing conformance image(s) missing in $registry: run scripts/conformance/push-images.sh${to:+ --to $to} first" >&2
+  exit 1
+fi

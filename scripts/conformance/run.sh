@@ -5,11 +5,14 @@
 #
 #   scripts/conformance/run.sh [--focus REGEX | --subset] [--procs N] [--timeout SECONDS]
 #                              [--parts parallel,serial] [--results DIR] [--readme FILE]
+#                              [--registry HOST:PORT [--registry-ca FILE]]
 #
 # --focus narrows both parts (say 'ConfigMap'); --subset runs CI's subset (ci-subset.txt: one regex per line);
 # --timeout bounds each part (default 3600 s); --readme writes the summary between FILE's conformance markers.
 # Tests that cannot pass on this cluster's shape are listed, each with its reason, in skip.txt (the only skip
-# list). Needs build.sh e2e.test ginkgo, build-images.sh and push-images.sh first (`make conformance` runs all).
+# list). Needs build.sh e2e.test ginkgo, build-images.sh and push-images.sh first (`make conformance` runs all):
+# it fails at once, naming them, when the registry lacks an image (push-images.sh --check; --registry and
+# --registry-ca as push-images.sh's --to and --ca, for a registry this machine reaches by another address).
 # KUBECONFIG defaults to the admin kubeconfig.
 set -euo pipefail
 shopt -s inherit_errexit
@@ -21,7 +24,7 @@ source "$root/roles/kube_binaries/files/build-from-goproxy/versions.env"
 cache_dir="${CLOUDNATIVE_CACHE_DIR:-$HOME/.cache/cloudnative-httpserver}"
 
 focus="" procs=2 timeout=3600 parts="parallel,serial" readme="" kind=full
-results=""
+results="" registry_check=()
 while [[ $# -gt 0 ]]; do
   case "$1" in
     --focus) focus="$2"; kind=focused; shift 2 ;;
@@ -31,6 +34,8 @@ while [[ $# -gt 0 ]]; do
     --timeout) timeout="$2"; shift 2 ;;
     --parts) parts="$2"; shift 2 ;;
     --results) results="$2"; shift 2 ;;
+    --registry) registry_check+=(--to "$2"); shift 2 ;;
+    --registry-ca) registry_check+=(--ca "$2"); shift 2 ;;
     -h|--help) awk 'NR > 1 && !/^#/ {exit} NR > 1 {sub(/^# ?/, ""); print}' "${BASH_SOURCE[0]}"; exit 0 ;;
     *) echo "unknown argument: $1" >&2; exit 2 ;;
   esac
@@ -43,6 +48,7 @@ repo_list="$cache_dir/conformance/repo-list.yaml"
 for f in "$e2e" "$ginkgo" "$repo_list"; do
   [[ -e "$f" ]] || { echo "missing $f (build.sh e2e.test ginkgo; build-images.sh)" >&2; exit 1; }
 done
+"$here/push-images.sh" --check "${registry_check[@]}" >/dev/null
 mkdir -p "$results"
 # The environment variable, not only the flag: some test packages resolve image names in package-level
 # variables at init time (test/e2e/common/util.go's testImages, apps/types.go), before flags are parsed, so
