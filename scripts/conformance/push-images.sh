@@ -49,7 +49,7 @@ while IFS=$'\t' read -r tarball ref; do
   if [[ "$want" == "$have" ]]; then
     echo "present $ref@$want"
   elif [[ -n "$check" ]]; then
-    echo "missing $ref@$want${have:+ (the registry has $have)}"
+    echo "missing $ref@$want${have:+ (the registry has $have)}" >&2
     missing=$((missing + 1))
   else
     "$crane" push "$tarball" "$ref" >/dev/null 2>"$DOCKER_CONFIG/push.log" || { cat "$DOCKER_CONFIG/push.log" >&2; exit 1; }
