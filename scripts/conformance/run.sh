@@ -48,7 +48,11 @@ repo_list="$cache_dir/conformance/repo-list.yaml"
 for f in "$e2e" "$ginkgo" "$repo_list"; do
   [[ -e "$f" ]] || { echo "missing $f (build.sh e2e.test ginkgo; build-images.sh)" >&2; exit 1; }
 done
-"$here/push-images.sh" --check "${registry_check[@]}" >/dev/null
+"$here/push-images.sh" --check "${registry_check[@]}" >/dev/null || {
+  echo "the registry asked lacks test images (above); push them, or name the registry the cluster pulls from" \
+    "with --registry HOST:PORT [--registry-ca FILE]" >&2
+  exit 1
+}
 mkdir -p "$results"
 # The environment variable, not only the flag: some test packages resolve image names in package-level
 # variables at init time (test/e2e/common/util.go's testImages, apps/types.go), before flags are parsed, so
