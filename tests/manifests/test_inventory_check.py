@@ -75,6 +75,21 @@ def test_an_environment_name_that_is_no_dns_label_fails(inventory: Path, tmp_pat
     assert "httpserver_env (a DNS label" in proc.stdout, proc.stdout[-4000:]
 
 
+def test_wrong_types_and_choices_fail_beside_a_typo_in_one_message(inventory: Path, tmp_path: Path):
+    (inventory / "group_vars/all/typo.yml").write_text("---\nconfig_log_levl: DEBUG\n")
+    proc = render(
+        inventory, tmp_path / "out", "-e", "deploy_hpa_max_replicas=many", "-e", "config_log_level=LOUD"
+    )
+    assert proc.returncode != 0, proc.stdout[-4000:]
+    output = " ".join(proc.stdout.replace("''", "'").split())  # unwrapped, YAML quotes undone
+    assert "did you mean config_log_level?" in output, output[-4000:]
+    assert "'deploy_hpa_max_replicas' is of type str and we were unable to convert to int" in output, output[
+        -4000:
+    ]
+    assert "config_log_level must be one of: DEBUG, INFO, WARNING, ERROR, got: LOUD" in output, output[-4000:]
+    assert not (tmp_path / "out").exists()
+
+
 def test_a_prebuilt_image_named_by_digest_is_rendered_pinned(inventory: Path, tmp_path: Path):
     image = "registry.cloudnative:5000/cloudnative/httpserver:1.0.0-abc1234@sha256:" + "ab" * 32
     proc = render(inventory, tmp_path / "out", "-e", f"httpserver_image={image}")
