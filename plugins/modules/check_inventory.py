@@ -16,7 +16,7 @@ description:
   - A name in O(removed) fails with the message given for it.
   - A name that is not known (an option of any entry point of O(roles), or in O(known)) but a small edit away
     from a known one fails as a likely typo, naming the known name; other names (another collection's) pass.
-  - The shared settings must be set: C(httpserver_env), a DNS label that is also one of the host's groups,
+  - The shared settings must be set; C(httpserver_env), a DNS label that is also one of the host's groups,
     C(httpserver_namespace), a DNS label, and C(httpserver_drain_seconds) and
     C(httpserver_shutdown_timeout_seconds), numbers of at least 0.
   - The main options of O(roles) that the host's variables set are checked against their types and choices,
