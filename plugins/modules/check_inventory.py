@@ -43,8 +43,10 @@ options:
     default: {}
 attributes:
   check_mode:
+    description: Runs the same in check mode; it never changes anything.
     support: full
   diff_mode:
+    description: No diff; nothing changes.
     support: none
 """
 
