@@ -115,17 +115,25 @@ def problems(
     return found
 
 
+# The action's own options, as plugins/modules/check_inventory.py documents them.
+ARGUMENT_SPEC = {
+    "roles_dir": {"type": "path", "required": True},
+    "roles": {"type": "list", "elements": "str", "required": True},
+    "known": {"type": "list", "elements": "str", "default": []},
+    "removed": {"type": "dict", "default": {}},
+}
+
+
 class ActionModule(ActionBase):
     TRANSFERS_FILES = False
     _requires_connection = False
-    _VALID_ARGS = frozenset(("roles_dir", "roles", "known", "removed"))
 
     def run(self, tmp: Any = None, task_vars: dict[str, Any] | None = None) -> dict[str, Any]:
         task_vars = task_vars or {}
         result = super().run(tmp, task_vars)
-        args = self._task.args
-        specs = read_specs(Path(args["roles_dir"]), args.get("roles", []))
-        known = known_names(specs, args.get("known", []))
+        _validation, args = self.validate_argument_spec(argument_spec=ARGUMENT_SPEC)
+        specs = read_specs(Path(args["roles_dir"]), args["roles"])
+        known = known_names(specs, args["known"])
 
         # What the inventory (or -e) sets for this host; only the names a role reads are templated.
         host_vars = task_vars["hostvars"][task_vars["inventory_hostname"]]
@@ -145,7 +153,7 @@ class ActionModule(ActionBase):
         }
         found = problems(
             set_names,
-            args.get("removed", {}),
+            args["removed"],
             known,
             shared_settings_ok(shared, task_vars.get("group_names", [])),
             type_errors.error_messages,
