@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
 from enum import IntEnum
 
 DOCUMENTATION = r"""
@@ -89,15 +88,6 @@ class Field(IntEnum):
 NO_DEPLOYMENT = ["", "1", "0", "-1", "0", "0", "0", "0", "", "", ""]
 
 
-@dataclass(frozen=True)
-class Verdict:
-    settled: bool
-    reason: str
-    objects_settled: bool
-    recorded: str
-    recorded_objects: str
-
-
 def _int(text: str, default: int) -> int:
     try:
         return int(text)
@@ -108,7 +98,7 @@ def _int(text: str, default: int) -> int:
 def rollout_settled(row: list[str]) -> bool:
     """The controller saw the latest generation and every replica count equals the wanted one."""
     counts = {row[i] or "0" for i in (Field.REPLICAS, Field.UPDATED, Field.READY, Field.AVAILABLE)}
-    observed_latest = _int(row[Field.OBSERVED] or "0", 0) >= _int(row[Field.GENERATION] or "1", 1)
+    observed_latest = _int(row[Field.OBSERVED], 0) >= _int(row[Field.GENERATION], 1)
     return observed_latest and counts == {row[Field.WANTED]}
 
 
@@ -155,15 +145,13 @@ def deploy_settled(
         object_reasons.append("the objects record another fingerprint")
     object_reasons += ingress
 
-    return asdict(
-        Verdict(
-            settled=not reasons,
-            reason="; ".join(reasons) if reasons else "settled",
-            objects_settled=not object_reasons,
-            recorded=recorded,
-            recorded_objects=recorded_objects,
-        )
-    )
+    return {
+        "settled": not reasons,
+        "reason": "; ".join(reasons) if reasons else "settled",
+        "objects_settled": not object_reasons,
+        "recorded": recorded,
+        "recorded_objects": recorded_objects,
+    }
 
 
 class FilterModule:

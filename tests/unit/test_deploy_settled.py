@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import importlib.util
-import sys
 from pathlib import Path
 
 import pytest
@@ -15,7 +14,6 @@ def _load(name: str):
     spec = importlib.util.spec_from_file_location(name, _FILTERS / f"{name}.py")
     assert spec and spec.loader
     module = importlib.util.module_from_spec(spec)
-    sys.modules[name] = module  # for its dataclass
     spec.loader.exec_module(module)
     return module
 
