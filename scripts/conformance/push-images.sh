@@ -19,12 +19,12 @@ list="$cache_dir/conformance/images.tsv"
 crane="${CRANE:-/opt/cloudnative/bin/crane}"
 user="${CLOUDNATIVE_REGISTRY_USERNAME:-cloudnative}"
 password_file="$HOME/.config/cloudnative-httpserver/registry-password"
-to="" ca_dir=/etc/cloudnative/registry check=""
+to="" ca="" ca_dir=/etc/cloudnative/registry check=""
 while [[ $# -gt 0 ]]; do
   case "$1" in
     --to) to="$2"; shift 2 ;;
     --check) check=1; shift ;;
-    --ca) ca_dir="$(mktemp -d)"; cp "$2" "$ca_dir/ca.crt"; shift 2 ;;
+    --ca) ca="$2"; ca_dir="$(mktemp -d)"; cp "$2" "$ca_dir/ca.crt"; shift 2 ;;
     *) echo "unknown argument: $1" >&2; exit 2 ;;
   esac
 done
@@ -57,6 +57,7 @@ while IFS=$'\t' read -r tarball ref; do
   fi
 done <"$list"
 if [[ $missing -gt 0 ]]; then
-  echo "$missing conformance image(s) missing in $registry: run scripts/conformance/push-images.sh${to:+ --to $to} first" >&2
+  echo "$missing conformance image(s) missing in $registry:" \
+    "run scripts/conformance/push-images.sh${to:+ --to $to}${ca:+ --ca $ca} first" >&2
   exit 1
 fi
